@@ -1,0 +1,3 @@
+from modelworks.cli import app
+
+app(prog_name="modelworks")

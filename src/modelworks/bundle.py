@@ -1,0 +1,239 @@
+"""Save and load a trained bundle: a directory holding the model and what describes it.
+
+::
+
+    model.skops     the fitted Pipeline, saved with skops (never plain pickle)
+    schema.json     input columns, target, task, labels
+    metrics.json    test metrics, CV leaderboard and per-fold scores, cleaning, seed, data hash
+    profile.json    the data profile (when given)
+    manifest.json   sha256 of every other file, library versions, the types the model needs
+
+The bundle is written to a temporary directory beside the destination and renamed into place, so a
+failure never leaves a half-written bundle. Loading verifies every hash, then loads the model with
+skops, trusting only the types recorded in the manifest and only if each of them belongs to a library
+modelworks itself uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import skops.io as sio
+
+from modelworks.errors import BundleError
+
+MODEL_FILE = "model.skops"
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+#: Modules whose types a bundle may contain. A type outside these is refused at load time.
+TRUSTED_PREFIXES = (
+    "sklearn.", "numpy.", "scipy.", "modelworks.", "lightgbm.", "xgboost.", "catboost.",
+    "builtins.", "collections.", "pandas.",
+)
+_VERSIONED = ("modelworks", "scikit-learn", "numpy", "pandas", "scipy", "skops", "lightgbm",
+              "xgboost-cpu", "catboost")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and of the libraries a bundle depends on."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
+
+
+def _untrusted(types: list[str]) -> list[str]:
+    return [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+
+
+def save_bundle(path: str | os.PathLike, model, schema: dict, metrics: dict,
+                extra_files: dict[str, str] | None = None) -> Path:
+    """Write a bundle directory atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination directory. An existing bundle there is replaced; any other existing, non-empty
+        directory is refused.
+    model : Pipeline
+        The fitted pipeline.
+    schema, metrics : dict
+        Contents of schema.json and metrics.json.
+    extra_files : dict, optional
+        More files to include, name to text content (for example ``profile.json``).
+
+    Returns
+    -------
+    Path
+        The bundle directory.
+    """
+    dest = Path(path).resolve()
+    if dest.exists() and not (dest / MANIFEST).exists() and (
+            not dest.is_dir() or any(dest.iterdir())):
+        raise BundleError(f"{dest} exists and is not a modelworks bundle; choose another --out")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is an ordinary directory
+    try:
+        sio.dump(model, tmp / MODEL_FILE)
+        needed = sorted(sio.get_untrusted_types(file=tmp / MODEL_FILE))
+        refused = _untrusted(needed)
+        if refused:
+            raise BundleError(f"the model holds types modelworks does not trust ({refused}); "
+                              "remove that component")
+        _write_json(tmp / "schema.json", schema)
+        _write_json(tmp / "metrics.json", _json_safe(metrics))
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+        files = sorted(p.name for p in tmp.iterdir())
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": {name: _sha256(tmp / name) for name in files},
+            "trusted_types": needed,
+            "versions": versions(),
+        }
+        _write_json(tmp / MANIFEST, manifest)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _json_safe(obj):
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+@dataclass
+class Bundle:
+    """A loaded, verified bundle."""
+
+    path: Path
+    model: object
+    schema: dict
+    metrics: dict
+    manifest: dict
+
+    @property
+    def task(self) -> str:
+        return self.schema["target"]["task"]
+
+    @property
+    def labels(self) -> list | None:
+        return self.schema["target"]["labels"]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path.name} in bundle {path.parent} is unreadable ({exc}); "
+                          "save the bundle again") from None
+
+
+def verify(path: str | os.PathLike) -> dict:
+    """Check every file of a bundle against its manifest; return the manifest."""
+    root = Path(path)
+    if not root.is_dir():
+        raise BundleError(f"bundle {root} not found; give the directory written by "
+                          "'modelworks run --out'")
+    if not (root / MANIFEST).is_file():
+        raise BundleError(f"{root} has no {MANIFEST}, so it is not a modelworks bundle; "
+                          "give the directory written by 'modelworks run'")
+    manifest = _read_json(root / MANIFEST)
+    files = manifest.get("files", {})
+    for name in (MODEL_FILE, "schema.json", "metrics.json"):
+        if name not in files:
+            raise BundleError(f"manifest of {root} does not list {name}; save the bundle again")
+    for name, digest in files.items():
+        file = root / name
+        if not file.is_file():
+            raise BundleError(f"bundle {root} lacks {name}; save the bundle again")
+        if _sha256(file) != digest:
+            raise BundleError(f"{name} in bundle {root} was modified after saving (sha256 "
+                              "mismatch); refusing to load it; save the bundle again")
+    extra = sorted(p.name for p in root.iterdir() if p.name not in files and p.name != MANIFEST)
+    if extra:
+        raise BundleError(f"bundle {root} holds files not in its manifest ({', '.join(extra)}); "
+                          "remove them or save the bundle again")
+    return manifest
+
+
+def load_bundle(path: str | os.PathLike) -> Bundle:
+    """Verify and load a bundle.
+
+    Raises
+    ------
+    BundleError
+        When the directory is not a bundle, a file is missing or modified, or the model needs a type
+        that is not trusted.
+    """
+    root = Path(path)
+    manifest = verify(root)
+    trusted = list(manifest.get("trusted_types", []))
+    refused = _untrusted(trusted)
+    if refused:
+        raise BundleError(f"bundle {root} asks to trust {refused}, which modelworks does not "
+                          "allow; refusing to load it")
+    needed = sio.get_untrusted_types(file=root / MODEL_FILE)
+    unexpected = sorted(set(needed) - set(trusted))
+    if unexpected:
+        raise BundleError(f"model.skops in {root} needs types its manifest does not list "
+                          f"({unexpected}); refusing to load it")
+    try:
+        model = sio.load(root / MODEL_FILE, trusted=trusted)
+    except Exception as exc:
+        raise BundleError(f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
+                          f"{exc}); check the library versions in manifest.json") from None
+    return Bundle(root, model, _read_json(root / "schema.json"),
+                  _read_json(root / "metrics.json"), manifest)
+
+
+def load_model(path: str | os.PathLike):
+    """Load the fitted pipeline of a bundle, after verifying it (see :func:`load_bundle`)."""
+    return load_bundle(path).model

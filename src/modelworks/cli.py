@@ -1,0 +1,222 @@
+"""The ``modelworks`` command line (Typer).
+
+A :class:`~modelworks.errors.ModelworksError` becomes one line on stderr and exit code 2, never a
+traceback; every artefact is written to a temporary path and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelworks.errors import ModelworksError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="From a raw table to a compared, tested, saved model.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable)
+
+
+def user_errors(fn: F) -> F:
+    """Turn a ModelworksError into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ModelworksError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def print_leaderboard(exp) -> None:
+    board = exp.leaderboard
+    frame = board.to_frame()
+    table = Table(title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, "
+                        f"ranked by {board.metric})", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("model")
+    for m in board.metrics:
+        table.add_column(m, justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("pred ms/1k", justify="right")
+    for row in frame.itertuples(index=False):
+        r = row._asdict()
+        cells = [f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}" if m == board.metric
+                 else f"{r[f'{m}_mean']:.4f}" for m in board.metrics]
+        table.add_row(str(r["rank"]), r["model"], *cells, f"{r['fit_seconds']:.2f}",
+                      f"{r['predict_ms_per_1000']:.1f}")
+    out.print(table)
+    for name, reason in board.skipped:
+        out.print(f"skipped {name}: {reason}")
+
+
+def print_evaluation(exp) -> None:
+    ev = exp.evaluation
+    refit = ("refitted on all rows for the bundle" if ev.refit
+             else "kept as trained on the training part (--no-refit)")
+    out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
+    out.print("  " + "  ".join(f"{k} = {_fmt(v)}" for k, v in ev.metrics.items()))
+    if ev.confusion_matrix is not None:
+        out.print("Confusion matrix (rows: true, columns: predicted):")
+        out.print(ev.confusion_matrix.to_string())
+    if ev.residuals is not None:
+        out.print("Residuals (actual - predicted): "
+                  + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.residuals.items()))
+
+
+def print_cleaning(exp) -> None:
+    c = exp.cleaning
+    out.print(f"Task: {exp.task} ({exp.task_reason}); target {exp.target!r}; "
+              f"{c.rows_in:,} rows, {len(exp.X_train):,} train / {len(exp.X_test):,} test")
+    if c.missing_target_rows:
+        out.print(f"dropped {c.missing_target_rows:,} row(s) with a missing target")
+    if c.duplicate_rows:
+        out.print(f"dropped {c.duplicate_rows:,} exact duplicate row(s)")
+    for d in c.dropped_columns:
+        out.print(f"dropped column {d['name']!r}: {d['reason']}")
+    for p in c.parsed_columns:
+        out.print(f"parsed column {p['name']!r} as {p['as']}s")
+
+
+def run_workflow(data: str, target: str, out_dir: Path, *, task: str = "auto",
+                 metric: str | None = None, time_budget: float | None = None, cv: int = 5,
+                 test_size: float = 0.2, models: str | None = None, seed: int = 0,
+                 refit: bool = True) -> Path:
+    """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
+    from modelworks.data.load import load
+    from modelworks.data.profile import profile
+    from modelworks.experiment import Experiment
+
+    df = load(data)
+    exp = Experiment(df, target, task=task, metric=metric, time_budget=time_budget, cv=cv,
+                     test_size=test_size, seed=seed, refit=refit, progress=True, console=err,
+                     models=[m.strip() for m in models.split(",") if m.strip()] if models else None)
+    print_cleaning(exp)
+    prof = profile(df, target, task=exp.task, seed=seed)
+    exp.compare()
+    print_leaderboard(exp)
+    exp.evaluate()
+    print_evaluation(exp)
+    path = exp.save(out_dir, extra_files={"profile.json": json.dumps(prof.to_dict(), indent=2)})
+    out.print(f"\nBundle: {path}  ({exp.budget.elapsed():.1f}s)")
+    return path
+
+
+Budget = Annotated[float | None, typer.Option("--time-budget", help="Seconds for the whole run.")]
+
+
+@app.command()
+@user_errors
+def run(
+    data: Annotated[str, typer.Argument(help="Table: CSV, Parquet, Excel, JSON, or SQL URL.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
+    metric: Annotated[str | None, typer.Option(help="Ranking metric.")] = None,
+    time_budget: Budget = 300.0,
+    cv: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    test_size: Annotated[float, typer.Option(help="Share of rows held out for testing.")] = 0.2,
+    models: Annotated[str | None, typer.Option(help="Comma-separated model names.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
+    refit: Annotated[bool, typer.Option(help="Refit the best model on all rows.")] = True,
+) -> None:
+    """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
+    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    run_workflow(data, target, out_dir or Path("modelworks-out") / stem, task=task, metric=metric,
+                 time_budget=time_budget, cv=cv, test_size=test_size, models=models, seed=seed,
+                 refit=refit)
+
+
+@app.command()
+@user_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path(
+        "modelworks-out/demo"),
+    time_budget: Budget = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the data and of the models.")] = 0,
+) -> None:
+    """Run the whole workflow on a generated churn table (about 5,000 customers)."""
+    from modelworks.data.demo import make_churn
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "churn.csv"
+        make_churn(seed=seed).to_csv(csv, index=False)
+        out.print(f"Demo: generated churn table with {sum(1 for _ in csv.open()) - 1:,} customers")
+        run_workflow(str(csv), "will_churn", out_dir, time_budget=time_budget, seed=seed)
+
+
+@app.command("profile")
+@user_errors
+def profile_cmd(
+    data: Annotated[str, typer.Argument(help="Table to profile.")],
+    target: Annotated[str | None, typer.Option("--target", "-t")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for profile.json.")] = None,
+) -> None:
+    """Describe every column, the target and the warnings; optionally save profile.json."""
+    from modelworks.data.load import load
+    from modelworks.data.profile import profile
+
+    prof = profile(load(data), target)
+    prof.render(out)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        prof.to_json(out_dir / "profile.json")
+        out.print(f"\nSaved {out_dir / 'profile.json'}")
+
+
+@app.command()
+@user_errors
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    data: Annotated[str, typer.Argument(help="Rows to predict.")],
+    proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")
+                        ] = None,
+) -> None:
+    """Predict DATA with a saved BUNDLE (verified against its manifest)."""
+    from modelworks.bundle import load_bundle
+    from modelworks.data.load import load
+    from modelworks.predict import predict_frame
+
+    loaded = load_bundle(bundle)
+    frame, notices = predict_frame(loaded, load(data), proba=proba)
+    for notice in notices:
+        err.print(f"notice: {notice}")
+    if out_file is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, out_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    err.print(f"wrote {len(frame):,} predictions to {out_file}")
+
+
+def main() -> None:
+    app()

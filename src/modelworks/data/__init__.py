@@ -1,0 +1,1 @@
+"""Loading, profiling and describing tables."""

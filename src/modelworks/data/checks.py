@@ -1,0 +1,46 @@
+"""Checks that turn unusable input into one clear sentence before anything is fitted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelworks.errors import DataError, TargetError
+
+
+def check_features(X: pd.DataFrame) -> None:
+    """Refuse feature columns that are entirely missing or hold infinite values."""
+    empty = [str(c) for c in X.columns if X[c].isna().all()]
+    if empty:
+        raise DataError(
+            f"column(s) {', '.join(repr(c) for c in empty)} are entirely missing; "
+            "drop them or fill them in before training"
+        )
+    for c in X.columns:
+        if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c]):
+            n_inf = int(np.isinf(X[c].to_numpy(dtype="float64", na_value=np.nan)).sum())
+            if n_inf:
+                raise DataError(
+                    f"column {str(c)!r} holds {n_inf} infinite value(s); replace them with a number "
+                    "or leave the cells empty"
+                )
+
+
+def check_classes(y: pd.Series, test_size: float, cv: int) -> None:
+    """Refuse class counts that make stratified splitting or cross-validation impossible."""
+    counts = y.value_counts()
+    n_classes = len(counts)
+    singles = [str(k) for k, v in counts.items() if v < 2]
+    if singles:
+        shown = ", ".join(repr(s) for s in singles[:5]) + (" …" if len(singles) > 5 else "")
+        raise TargetError(
+            f"class(es) {shown} of target {y.name!r} have a single row, so a stratified split is "
+            "impossible; remove those rows or merge them into another class"
+        )
+    n_test = int(np.ceil(len(y) * test_size))
+    n_train = len(y) - n_test
+    if n_test < n_classes or n_train < n_classes * min(cv, 2):
+        raise TargetError(
+            f"target {y.name!r} has {n_classes} classes but only {len(y)} rows, too few for a "
+            f"{n_test}-row test set and {cv}-fold cross-validation; add rows or merge rare classes"
+        )

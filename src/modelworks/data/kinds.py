@@ -1,0 +1,166 @@
+"""Infer what each column of a raw table is: numeric, categorical, boolean, datetime, text,
+identifier or constant.
+
+The kinds drive both the profile (what to summarise, what to warn about) and preprocessing (how each
+column is encoded). Inference is structural (dtypes, parse rates, uniqueness), never based on the target.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Kind = Literal["numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant"]
+KINDS: tuple[str, ...] = (
+    "numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant",
+)
+
+#: Categorical columns with more levels than this are target-encoded instead of one-hot encoded.
+HIGH_CARDINALITY = 30
+#: Share of non-missing values that must parse for a string column to count as numeric or a date.
+PARSE_SHARE = 0.95
+_SAMPLE = 5000
+
+_BOOL_WORDS = {
+    frozenset({"true", "false"}), frozenset({"yes", "no"}), frozenset({"y", "n"}),
+    frozenset({"t", "f"}),
+}
+_ID_NAME = re.compile(r"(^id$)|([_\s-]id$)|([a-z]ID$)|(uuid|guid)", re.IGNORECASE)
+_ID_CAMEL = re.compile(r"[a-z]ID$")
+_NUMBER_CLEAN = re.compile(r"[\s$€£,%]")
+_DATE_HINT = re.compile(r"\d{1,4}[-/.:]\d{1,2}")
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What modelworks decided about one column.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    kind : str
+        One of :data:`KINDS`.
+    parse : str or None
+        ``"number"`` or ``"date"`` when the raw values are strings that must be parsed.
+    n_unique : int
+        Distinct non-missing values.
+    high_cardinality : bool
+        Categorical column with more than :data:`HIGH_CARDINALITY` levels.
+    has_time : bool
+        Datetime column whose values carry a time of day.
+    """
+
+    name: str
+    kind: str
+    parse: str | None = None
+    n_unique: int = 0
+    high_cardinality: bool = False
+    has_time: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _looks_like_id_name(name: str) -> bool:
+    return bool(_ID_NAME.search(name) and (name.lower() == "id" or not name.lower().endswith("paid")))
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Parse strings such as ``"1,234.5"``, ``"$12"`` or ``" 7 "`` to floats (NaN where they do not)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    text = values.astype("string").str.replace(_NUMBER_CLEAN, "", regex=True)
+    return pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype("float64")
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse date strings to ``datetime64[ns]`` (NaT where they do not parse)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def _is_bool_like(values: pd.Series) -> bool:
+    words = frozenset(str(v).strip().lower() for v in values.unique())
+    return words in _BOOL_WORDS
+
+
+def infer_column(series: pd.Series) -> ColumnInfo:
+    """Infer the :class:`ColumnInfo` of one column."""
+    name = str(series.name)
+    present = series.dropna()
+    n = len(present)
+    n_unique = int(present.nunique())
+    if n_unique <= 1:
+        return ColumnInfo(name, "constant", n_unique=n_unique)
+    unique_share = n_unique / max(n, 1)
+    sample = present.sample(min(n, _SAMPLE), random_state=0) if n > _SAMPLE else present
+
+    if pd.api.types.is_bool_dtype(series):
+        return ColumnInfo(name, "boolean", n_unique=n_unique)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ColumnInfo(name, "datetime", n_unique=n_unique, has_time=_has_time(present))
+    if pd.api.types.is_numeric_dtype(series):
+        integral = bool(np.all(np.mod(sample.to_numpy(dtype="float64"), 1) == 0))
+        if integral and unique_share > 0.99 and n > 20 and _looks_like_id_name(name):
+            return ColumnInfo(name, "identifier", n_unique=n_unique)
+        return ColumnInfo(name, "numeric", n_unique=n_unique)
+
+    # strings (object, StringDtype, category)
+    text = sample.astype("string").str.strip()
+    if n_unique == 2 and _is_bool_like(present):
+        return ColumnInfo(name, "boolean", n_unique=n_unique)
+    if parse_numbers(text).notna().mean() >= PARSE_SHARE:
+        return ColumnInfo(name, "numeric", parse="number", n_unique=n_unique)
+    if text.str.contains(_DATE_HINT).mean() >= PARSE_SHARE:
+        dates = parse_dates(text)
+        if dates.notna().mean() >= PARSE_SHARE:
+            return ColumnInfo(name, "datetime", parse="date", n_unique=n_unique,
+                              has_time=_has_time(dates.dropna()))
+    words = text.str.split().str.len().mean()
+    if unique_share > 0.5 and n > 20 and (words >= 3 or text.str.len().mean() >= 30):
+        return ColumnInfo(name, "text", n_unique=n_unique)
+    if unique_share > 0.95 and n > 20:
+        return ColumnInfo(name, "identifier", n_unique=n_unique)
+    if unique_share > 0.5 and n > 20 and _looks_like_id_name(name):
+        return ColumnInfo(name, "identifier", n_unique=n_unique)
+    return ColumnInfo(name, "categorical", n_unique=n_unique,
+                      high_cardinality=n_unique > HIGH_CARDINALITY)
+
+
+def _has_time(dates: pd.Series) -> bool:
+    d = dates.dropna()
+    if d.empty:
+        return False
+    d = d if pd.api.types.is_datetime64_any_dtype(d) else parse_dates(d).dropna()
+    return bool((d.dt.hour != 0).any() or (d.dt.minute != 0).any())
+
+
+def infer_kinds(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, ColumnInfo]:
+    """Infer the kind of every column of ``df`` except those in ``exclude``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The raw table.
+    exclude : tuple of str
+        Columns to leave out (typically the target).
+
+    Returns
+    -------
+    dict
+        Column name to :class:`ColumnInfo`, in the table's column order.
+    """
+    return {str(c): infer_column(df[c]) for c in df.columns if c not in exclude}

@@ -1,0 +1,1 @@
+"""Metrics, significance and curves for comparing and judging models."""

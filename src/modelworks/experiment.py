@@ -1,0 +1,319 @@
+"""Experiment: the one place that knows the order of the stages.
+
+load → check → drop duplicates → split (test held out) → column kinds → compare on CV folds under a
+time budget → evaluate the best on the test set once → refit on all rows → save a bundle.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+
+from modelworks.data.checks import check_classes, check_features
+from modelworks.data.kinds import infer_kinds
+from modelworks.data.load import load
+from modelworks.data.schema import build_schema
+from modelworks.data.target import detect_task, find_target, positive_label
+from modelworks.errors import ConfigError, ModelworksError
+from modelworks.evaluate.evaluation import Evaluation, evaluate_predictions
+from modelworks.evaluate.metrics import metric_names
+from modelworks.models.registry import BuildContext, ModelSpec, candidates
+from modelworks.prepare.clean import TableCleaner
+from modelworks.prepare.columns import build_preprocessor
+from modelworks.search.budget import Budget, scale
+from modelworks.search.crossval import Stopped, cross_validate, predict_scores
+from modelworks.search.leaderboard import Leaderboard
+
+
+@dataclass
+class Cleaning:
+    """What was dropped or changed before modelling, and why."""
+
+    rows_in: int = 0
+    missing_target_rows: int = 0
+    duplicate_rows: int = 0
+    dropped_columns: list[dict] = field(default_factory=list)
+    parsed_columns: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build_pipeline(spec: ModelSpec, columns: list[dict], task: str, seed: int,
+                   n_jobs: int) -> Pipeline:
+    """The full pipeline of one model: raw DataFrame in, predictions out."""
+    ctx = BuildContext(task=task, seed=seed, n_jobs=n_jobs, columns=columns)
+    return Pipeline([
+        ("clean", TableCleaner(columns)),
+        ("prepare", build_preprocessor(columns, spec.family, task, seed)),
+        ("model", spec.build(ctx)),
+    ])
+
+
+class Experiment:
+    """Compare models on a table, evaluate the best once on held-out rows, and save it.
+
+    Parameters
+    ----------
+    data : DataFrame or path-like
+        The table (anything :func:`modelworks.load` reads).
+    target : str
+        Name of the column to predict.
+    task : {"auto", "binary", "multiclass", "regression"}
+        Detected from the target when ``"auto"``.
+    metric : str, optional
+        Ranking metric; defaults to ROC AUC (binary), log loss (multiclass), RMSE (regression).
+    time_budget : float, optional
+        Seconds for the whole experiment (comparison, evaluation and final fit); ``None``: no limit.
+    cv : int
+        Number of cross-validation folds.
+    test_size : float
+        Share of rows held out for the test set.
+    models : list of str, optional
+        Restrict the zoo to these model names.
+    seed : int
+        Seed of every random choice.
+    n_jobs : int, optional
+        Threads for models that use them; defaults to the number of CPUs.
+    refit : bool
+        Refit the chosen pipeline on all rows (train and test) before saving.
+    progress : bool
+        Show a Rich progress bar (only on a terminal).
+
+    Examples
+    --------
+    >>> exp = Experiment(df, target="churn", time_budget=60)   # doctest: +SKIP
+    >>> board = exp.compare()                                    # doctest: +SKIP
+    >>> exp.evaluate().metrics                                   # doctest: +SKIP
+    """
+
+    def __init__(self, data, target: str, *, task: str = "auto", metric: str | None = None,
+                 time_budget: float | None = None, cv: int = 5, test_size: float = 0.2,
+                 models: list[str] | None = None, seed: int = 0, n_jobs: int | None = None,
+                 refit: bool = True, progress: bool = False, console: Console | None = None):
+        if cv < 2:
+            raise ConfigError(f"--cv must be at least 2 (got {cv})")
+        if not 0 < test_size < 1:
+            raise ConfigError(f"--test-size must be between 0 and 1 (got {test_size})")
+        if time_budget is not None and time_budget <= 0:
+            raise ConfigError(f"--time-budget must be positive (got {time_budget})")
+        self.budget = Budget(time_budget)
+        self.data = load(data)
+        self.target = target
+        self.cv = cv
+        self.test_size = test_size
+        self.seed = seed
+        self.n_jobs = n_jobs or os.cpu_count() or 1
+        self.refit = refit
+        self.progress = progress
+        self.console = console or Console(stderr=True)
+        self.cleaning = Cleaning(rows_in=len(self.data))
+        self._setup(task, metric, models)
+        self.leaderboard: Leaderboard | None = None
+        self.evaluation: Evaluation | None = None
+        self._oof: dict[str, np.ndarray] = {}
+        self._train_model: Pipeline | None = None
+        self._final_model: Pipeline | None = None
+
+    # -- stages -------------------------------------------------------------------------------
+    def _setup(self, task: str, metric: str | None, models: list[str] | None) -> None:
+        df = self.data
+        y = find_target(df, self.target)
+        self.task, self.task_reason = detect_task(y, task)
+        self.metrics = metric_names(self.task, metric)
+        self.metric = self.metrics[0]
+        self.specs = candidates(self.task, models)
+
+        keep = y.notna()
+        self.cleaning.missing_target_rows = int((~keep).sum())
+        df = df.loc[keep]
+        duplicated = df.duplicated()
+        self.cleaning.duplicate_rows = int(duplicated.sum())
+        df = df.loc[~duplicated].reset_index(drop=True)
+        X, y = df.drop(columns=[self.target]), df[self.target]
+        check_features(X)
+        classification = self.task != "regression"
+        if classification:
+            check_classes(y, self.test_size, self.cv)
+        self.X_train, self.X_test, self.y_train, self.y_test = (
+            part.reset_index(drop=True) for part in train_test_split(
+                X, y, test_size=self.test_size, random_state=self.seed,
+                stratify=y if classification else None,
+            )
+        )
+        kinds = infer_kinds(self.X_train)
+        self.columns = []
+        for info in kinds.values():
+            if info.kind in ("identifier", "constant"):
+                reason = ("identifier-like: unique per row, carries no pattern"
+                          if info.kind == "identifier" else "constant: a single value")
+                self.cleaning.dropped_columns.append({"name": info.name, "reason": reason})
+                continue
+            if info.parse:
+                self.cleaning.parsed_columns.append({"name": info.name, "as": info.parse})
+            self.columns.append(info.to_dict())
+        if not self.columns:
+            raise ModelworksError(
+                "no usable feature columns remain after dropping identifier and constant columns; "
+                "add informative columns"
+            )
+        self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
+        self.positive_label = positive_label(self.classes) if self.task == "binary" else None
+        splitter = (StratifiedKFold if classification else KFold)(
+            n_splits=self.cv, shuffle=True, random_state=self.seed)
+        self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
+
+    def pipeline(self, name: str) -> Pipeline:
+        """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
+        spec = next(s for s in self.specs if s.name == name)
+        return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs)
+
+    def compare(self) -> Leaderboard:
+        """Cross-validate every candidate on the same folds, cheapest first, within the budget."""
+        if self.leaderboard is not None:
+            return self.leaderboard
+        n_fold_rows = len(self.folds[0][0])
+        order = sorted(self.specs, key=lambda s: (scale(s, n_fold_rows), s.name))
+        results, skipped = [], []
+        best_fold_time: dict[str, float] = {}
+        show = self.progress and self.console.is_terminal
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[left]}"),
+                      TimeElapsedColumn(), console=self.console, disable=not show,
+                      transient=True) as bar:
+            job = bar.add_task("comparing", total=len(order), left="")
+            for spec in order:
+                if spec.max_rows is not None and len(self.X_train) > spec.max_rows:
+                    skipped.append((spec.name, f"more than {spec.max_rows:,} training rows"))
+                    bar.advance(job)
+                    continue
+                if results and not self.budget.can_start(spec, n_fold_rows, len(self.folds)):
+                    skipped.append((spec.name, "would not finish within the time budget"))
+                    bar.advance(job)
+                    continue
+
+                def on_fold(i: int, spec: ModelSpec = spec) -> None:
+                    left = self.budget.remaining()
+                    bar.update(job, description=f"{spec.label} (fold {i + 1}/{len(self.folds)})",
+                               left="" if left == float("inf") else f"{max(left, 0):.0f}s left")
+
+                try:
+                    result, oof = cross_validate(
+                        spec, self.pipeline(spec.name), self.X_train, self.y_train, self.folds,
+                        self.metrics, self.classes, self.positive_label, self.budget,
+                        must_finish=not results, on_fold=on_fold)
+                except Stopped as stop:
+                    skipped.append((spec.name, str(stop)))
+                except Exception as exc:  # a model failing must not end the comparison
+                    skipped.append((spec.name, f"failed: {type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else ''}"))
+                else:
+                    results.append(result)
+                    self._oof[spec.name] = oof
+                    best_fold_time[spec.name] = float(np.mean(result.fit_seconds))
+                    board = Leaderboard(self.metric, self.metrics, list(results))
+                    self.budget.reserve_final(best_fold_time[board.best.name])
+                bar.advance(job)
+        if not results:
+            reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no candidate models"
+            raise ModelworksError(f"no model finished ({reasons}); raise --time-budget or check "
+                                  "the data")
+        self.leaderboard = Leaderboard(self.metric, self.metrics, results, skipped)
+        return self.leaderboard
+
+    @property
+    def best_name(self) -> str:
+        return self.compare().best.name
+
+    def evaluate(self) -> Evaluation:
+        """Fit the best pipeline on the training part, score it once on the test set, then refit
+        on all rows (unless ``refit=False``)."""
+        if self.evaluation is not None:
+            return self.evaluation
+        name = self.best_name
+        model = clone(self.pipeline(name))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(self.X_train, self.y_train)
+            pred = predict_scores(model, self.X_test, self.classes)
+            self._train_model = model
+            evaluation = evaluate_predictions(name, self.task, self.metrics, self.y_test, pred,
+                                              self.classes, self.positive_label)
+            if self.refit:
+                final = clone(self.pipeline(name))
+                final.fit(pd.concat([self.X_train, self.X_test], ignore_index=True),
+                          pd.concat([self.y_train, self.y_test], ignore_index=True))
+                self._final_model = final
+            else:
+                self._final_model = model
+        evaluation.refit = self.refit
+        self.test_predictions = pred
+        self.evaluation = evaluation
+        return evaluation
+
+    @property
+    def best_model(self) -> Pipeline:
+        """The chosen pipeline, fitted (refitted on all rows after :meth:`evaluate`)."""
+        if self._final_model is not None:
+            return self._final_model
+        if self._train_model is None:
+            model = clone(self.pipeline(self.best_name))
+            model.fit(self.X_train, self.y_train)
+            self._train_model = model
+        return self._train_model
+
+    def schema(self) -> dict:
+        """The input schema of the saved model."""
+        return build_schema(self.X_train, self.columns, self.cleaning.dropped_columns,
+                            self.target, self.task, self.classes, self.positive_label)
+
+    def summary(self) -> dict:
+        """Everything metrics.json records about this experiment."""
+        board = self.compare()
+        evaluation = self.evaluate()
+        return {
+            "task": self.task, "task_reason": self.task_reason, "metric": self.metric,
+            "metrics": self.metrics, "seed": self.seed, "cv_folds": self.cv,
+            "test_size": self.test_size,
+            "rows": {"train": len(self.X_train), "test": len(self.X_test)},
+            "best_model": board.best.name,
+            "test": evaluation.to_dict(),
+            "leaderboard": board.to_frame().to_dict(orient="records"),
+            "fold_scores": board.fold_scores(),
+            "skipped": [{"model": n, "reason": r} for n, r in board.skipped],
+            "cleaning": self.cleaning.to_dict(),
+            "time_budget": self.budget.seconds,
+            "elapsed_seconds": round(self.budget.elapsed(), 3),
+            "data_sha256": data_hash(self.data),
+        }
+
+    def save(self, path: str | os.PathLike, extra_files: dict[str, str] | None = None) -> Path:
+        """Write the bundle directory (see :mod:`modelworks.bundle`) and return its path."""
+        from modelworks.bundle import save_bundle
+
+        summary = self.summary()
+        return save_bundle(path, self.best_model, self.schema(), summary, extra_files or {})
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """A stable sha256 of a table's content and column names."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, df.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _sort_key(v: object) -> tuple:
+    return (0, v, "") if isinstance(v, (int, float, np.number)) else (1, 0, str(v))

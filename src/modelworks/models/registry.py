@@ -1,0 +1,198 @@
+"""Registry of model specifications.
+
+Each :class:`ModelSpec` says how to build an estimator for a task, which preprocessing family it needs
+and roughly what it costs, so the time scheduler can run cheap models first and skip the ones that
+would not finish. Boosting libraries are imported only when their model is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn import ensemble, linear_model, naive_bayes, neighbors, svm, tree
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.preprocessing import StandardScaler
+
+from modelworks.models.wrappers import LabelEncodedClassifier
+from modelworks.prepare.columns import native_categorical_indices
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a model factory may depend on."""
+
+    task: str
+    seed: int = 0
+    n_jobs: int = 1
+    columns: list[dict] = field(default_factory=list)
+
+    @property
+    def classification(self) -> bool:
+        return self.task != "regression"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of the zoo.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used on the command line (``--models``).
+    label : str
+        Display name.
+    family : {"scaled", "dense", "tree"}
+        Preprocessing family (see :mod:`modelworks.prepare.columns`).
+    build : callable
+        ``build(ctx: BuildContext) -> estimator``.
+    cost : float
+        Fit time relative to logistic regression on 1,000 rows.
+    exponent : float
+        Fit time grows as ``rows ** exponent``.
+    simplicity : int
+        Lower is simpler (used to prefer simple models among tied ones).
+    max_rows : int or None
+        Above this many training rows the model is skipped (kernel SVM is quadratic).
+    """
+
+    name: str
+    label: str
+    family: str
+    build: Callable[[BuildContext], object]
+    cost: float = 1.0
+    exponent: float = 1.0
+    simplicity: int = 5
+    max_rows: int | None = None
+    tasks: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+def _logistic(ctx: BuildContext, **kw):
+    return linear_model.LogisticRegression(max_iter=2000, **kw)
+
+
+def _linear(ctx):
+    return _logistic(ctx) if ctx.classification else linear_model.LinearRegression()
+
+
+def _ridge(ctx):
+    if ctx.classification:  # strongly L2-penalised logistic regression
+        return _logistic(ctx, C=0.1)
+    return linear_model.RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def _lasso(ctx):
+    if ctx.classification:
+        return _logistic(ctx, l1_ratio=1.0, solver="saga", C=0.5, random_state=ctx.seed)
+    return linear_model.LassoCV(cv=3, max_iter=5000, random_state=ctx.seed)
+
+
+def _elastic_net(ctx):
+    if ctx.classification:
+        return _logistic(ctx, l1_ratio=0.5, solver="saga", C=0.5, random_state=ctx.seed)
+    return linear_model.ElasticNetCV(l1_ratio=0.5, cv=3, max_iter=5000, random_state=ctx.seed)
+
+
+def _decision_tree(ctx):
+    cls = tree.DecisionTreeClassifier if ctx.classification else tree.DecisionTreeRegressor
+    return cls(min_samples_leaf=5, random_state=ctx.seed)
+
+
+def _random_forest(ctx):
+    cls = ensemble.RandomForestClassifier if ctx.classification else ensemble.RandomForestRegressor
+    return cls(n_estimators=200, min_samples_leaf=2, n_jobs=ctx.n_jobs, random_state=ctx.seed)
+
+
+def _extra_trees(ctx):
+    cls = ensemble.ExtraTreesClassifier if ctx.classification else ensemble.ExtraTreesRegressor
+    return cls(n_estimators=200, min_samples_leaf=2, n_jobs=ctx.n_jobs, random_state=ctx.seed)
+
+
+def _hist_gradient_boosting(ctx):
+    cls = (ensemble.HistGradientBoostingClassifier if ctx.classification
+           else ensemble.HistGradientBoostingRegressor)
+    cats = native_categorical_indices(ctx.columns) or None
+    return cls(categorical_features=cats, random_state=ctx.seed)
+
+
+def _svm(ctx):
+    if ctx.classification:
+        return svm.SVC(probability=True, random_state=ctx.seed)
+    return TransformedTargetRegressor(svm.SVR(), transformer=StandardScaler())
+
+
+def _gaussian_nb(ctx):
+    return naive_bayes.GaussianNB()
+
+
+def _knn(ctx):
+    cls = neighbors.KNeighborsClassifier if ctx.classification else neighbors.KNeighborsRegressor
+    return cls(n_neighbors=15, weights="distance", n_jobs=ctx.n_jobs)
+
+
+def _lightgbm(ctx):
+    import lightgbm
+
+    cls = lightgbm.LGBMClassifier if ctx.classification else lightgbm.LGBMRegressor
+    return cls(n_estimators=300, learning_rate=0.05, num_leaves=31, subsample=0.8,
+               subsample_freq=1, colsample_bytree=0.8, random_state=ctx.seed, n_jobs=ctx.n_jobs,
+               deterministic=True, force_row_wise=True, verbose=-1)
+
+
+def _xgboost(ctx):
+    import xgboost
+
+    params = dict(n_estimators=300, learning_rate=0.05, max_depth=6, subsample=0.8,
+                  colsample_bytree=0.8, tree_method="hist", random_state=ctx.seed,
+                  n_jobs=ctx.n_jobs, verbosity=0)
+    if ctx.classification:
+        return LabelEncodedClassifier(xgboost.XGBClassifier(**params))
+    return xgboost.XGBRegressor(**params)
+
+
+def _catboost(ctx):
+    import catboost
+
+    cls = catboost.CatBoostClassifier if ctx.classification else catboost.CatBoostRegressor
+    return cls(iterations=400, learning_rate=0.08, depth=6, random_seed=ctx.seed,
+               thread_count=ctx.n_jobs, verbose=False, allow_writing_files=False)
+
+
+_SPECS = [
+    ModelSpec("linear", "Logistic/Linear regression", "scaled", _linear, 1.0, 1.0, 0),
+    ModelSpec("ridge", "Ridge", "scaled", _ridge, 1.0, 1.0, 1),
+    ModelSpec("lasso", "Lasso", "scaled", _lasso, 3.0, 1.0, 1),
+    ModelSpec("elastic_net", "Elastic net", "scaled", _elastic_net, 3.0, 1.0, 1),
+    ModelSpec("gaussian_nb", "Gaussian naive Bayes", "dense", _gaussian_nb, 0.3, 1.0, 0,
+              tasks=("binary", "multiclass")),
+    ModelSpec("decision_tree", "Decision tree", "tree", _decision_tree, 0.8, 1.1, 2),
+    ModelSpec("knn", "K nearest neighbours", "scaled", _knn, 1.5, 1.3, 2, max_rows=100_000),
+    ModelSpec("hist_gradient_boosting", "Hist gradient boosting", "tree",
+              _hist_gradient_boosting, 12.0, 0.7, 4),
+    ModelSpec("lightgbm", "LightGBM", "tree", _lightgbm, 8.0, 0.8, 4),
+    ModelSpec("xgboost", "XGBoost", "tree", _xgboost, 10.0, 0.8, 4),
+    ModelSpec("random_forest", "Random forest", "tree", _random_forest, 12.0, 1.1, 3),
+    ModelSpec("extra_trees", "Extra trees", "tree", _extra_trees, 8.0, 1.1, 3),
+    ModelSpec("svm", "Support vector machine", "scaled", _svm, 3.0, 2.0, 3, max_rows=15_000),
+    ModelSpec("catboost", "CatBoost", "tree", _catboost, 40.0, 0.8, 4),
+]
+REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
+
+
+def candidates(task: str, names: list[str] | None = None) -> list[ModelSpec]:
+    """The specs that apply to ``task``, restricted to ``names`` when given (unknown names raise)."""
+    from modelworks.errors import ConfigError
+
+    if names:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise ConfigError(
+                f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(REGISTRY)}"
+            )
+        specs = [REGISTRY[n] for n in names]
+        wrong = [s.name for s in specs if task not in s.tasks]
+        if wrong:
+            raise ConfigError(f"model(s) {', '.join(wrong)} do not support {task}; drop them")
+        return specs
+    return [s for s in _SPECS if task in s.tasks]

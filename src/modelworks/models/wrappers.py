@@ -1,0 +1,37 @@
+"""Small scikit-learn meta-estimators the zoo needs."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted
+
+
+class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
+    """Fit a classifier on labels encoded as 0..K-1 and answer in the original labels.
+
+    XGBoost accepts only encoded labels; wrapping it keeps the pipeline's input and output in the
+    user's own labels (``"yes"``/``"no"``, ``">50K"``...).
+
+    Parameters
+    ----------
+    estimator : classifier
+        The classifier to fit on encoded labels.
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y, **fit_params):
+        self.encoder_ = LabelEncoder().fit(y)
+        self.classes_ = self.encoder_.classes_
+        self.estimator_ = clone(self.estimator).fit(X, self.encoder_.transform(y), **fit_params)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,96 @@
+"""First step of every pipeline: turn raw columns into typed ones.
+
+Numbers written as strings are parsed, dates become parts (year, month, day, day of week, hour) and the
+elapsed days since 1970-01-01, categorical values become strings, free text is kept as text. The step
+holds no statistics of the data, so it is the same in every CV fold and at prediction time, which is what
+keeps a date or a category code from meaning something different when the model is served.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from modelworks.data.kinds import parse_dates, parse_numbers
+
+DATE_PARTS = ("year", "month", "day", "dayofweek")
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def date_feature_names(name: str, has_time: bool) -> list[str]:
+    """Names of the numeric columns a date column becomes."""
+    parts = [*DATE_PARTS, "hour"] if has_time else list(DATE_PARTS)
+    return [f"{name}__{p}" for p in parts] + [f"{name}__days"]
+
+
+class TableCleaner(TransformerMixin, BaseEstimator):
+    """Type raw columns according to a fixed column specification.
+
+    Parameters
+    ----------
+    columns : list of dict
+        One dict per input column kept for modelling, with keys ``name``, ``kind`` (numeric,
+        categorical, boolean, datetime or text) and ``has_time`` (datetime only), as produced by
+        :meth:`modelworks.data.kinds.ColumnInfo.to_dict`.
+    """
+
+    def __init__(self, columns: list[dict] | None = None):
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y=None) -> TableCleaner:
+        self.feature_names_out_ = np.array(self._output_names(), dtype=object)
+        self.input_names_ = [c["name"] for c in self.columns or []]
+        return self
+
+    def _output_names(self) -> list[str]:
+        names: list[str] = []
+        for col in self.columns or []:
+            if col["kind"] == "datetime":
+                names += date_feature_names(col["name"], bool(col.get("has_time")))
+            else:
+                names.append(col["name"])
+        return names
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "feature_names_out_")
+        out: dict[str, pd.Series] = {}
+        for col in self.columns or []:
+            name, kind = col["name"], col["kind"]
+            values = X[name].reset_index(drop=True)
+            if kind == "numeric":
+                out[name] = parse_numbers(values)
+            elif kind == "datetime":
+                dates = parse_dates(values)
+                parts = [*DATE_PARTS, "hour"] if col.get("has_time") else list(DATE_PARTS)
+                for part in parts:
+                    out[f"{name}__{part}"] = getattr(dates.dt, part).astype("float64")
+                out[f"{name}__days"] = (dates - _EPOCH).dt.total_seconds().astype("float64") / 86400
+            elif kind == "text":
+                out[name] = values.astype("string").fillna("").astype(object)
+            else:
+                out[name] = as_category_strings(values)
+        return pd.DataFrame(out, columns=list(self.feature_names_out_))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_
+
+
+def as_category_strings(values: pd.Series) -> pd.Series:
+    """Categorical values as Python strings (missing stays ``np.nan``), whatever their input type.
+
+    ``1``, ``1.0`` and ``"1"`` are the same level, so JSON, CSV and DataFrame input agree.
+    """
+
+    def norm(v: object) -> object:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):
+            return "True" if v else "False"
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return pd.Series([norm(v) for v in values.astype(object)], dtype=object)

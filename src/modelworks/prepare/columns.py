@@ -1,0 +1,131 @@
+"""Choose the preprocessing of each model family as one ColumnTransformer.
+
+- ``"scaled"`` (linear models, SVM, KNN): median imputation with missing indicators, standard scaling,
+  one-hot encoding with rare levels grouped, TF-IDF for free text (sparse).
+- ``"dense"`` (naive Bayes): as ``"scaled"`` but dense, with a small text vocabulary.
+- ``"tree"`` (tree ensembles and boosters): numbers left as they are (the estimators handle missing
+  values natively), ordinal codes for categorical levels (missing and unseen levels become NaN), small
+  dense TF-IDF for text.
+
+Every family target-encodes high-cardinality categoricals with scikit-learn's ``TargetEncoder``, whose
+``fit_transform`` is cross-fitted, so a level's own rows never inform its training encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+
+from modelworks.prepare.clean import date_feature_names
+
+FAMILIES = ("scaled", "dense", "tree")
+MISSING_LEVEL = "__missing__"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which cleaned columns go to which encoder."""
+
+    numeric: list[str]
+    categorical: list[str]
+    high_cardinality: list[str]
+    text: list[str]
+
+    @classmethod
+    def from_columns(cls, columns: list[dict]) -> Layout:
+        numeric: list[str] = []
+        categorical: list[str] = []
+        high: list[str] = []
+        text: list[str] = []
+        for col in columns:
+            kind, name = col["kind"], col["name"]
+            if kind == "numeric":
+                numeric.append(name)
+            elif kind == "datetime":
+                numeric += date_feature_names(name, bool(col.get("has_time")))
+            elif kind == "text":
+                text.append(name)
+            elif col.get("high_cardinality"):
+                high.append(name)
+            else:
+                categorical.append(name)
+        return cls(numeric, categorical, high, text)
+
+
+def _target_type(task: str) -> str:
+    return "continuous" if task == "regression" else task
+
+
+def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 0) -> ColumnTransformer:
+    """Build the ColumnTransformer for one model family.
+
+    Parameters
+    ----------
+    columns : list of dict
+        The column specification given to :class:`~modelworks.prepare.TableCleaner`.
+    family : {"scaled", "dense", "tree"}
+        The model family (see the module docstring).
+    task : {"binary", "multiclass", "regression"}
+        The task, needed by the target encoder.
+    seed : int
+        Seed of the target encoder's cross-fitting folds.
+
+    Returns
+    -------
+    ColumnTransformer
+        Unfitted; its output is the model's input.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    layout = Layout.from_columns(columns)
+    target_encoder = TargetEncoder(target_type=_target_type(task), random_state=seed)
+    steps: list[tuple] = []
+    if family == "tree":
+        if layout.numeric:
+            steps.append(("num", "passthrough", layout.numeric))
+        if layout.categorical:
+            ordinal = OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=np.nan,
+                encoded_missing_value=np.nan, dtype=np.float64,
+            )
+            steps.append(("cat", ordinal, layout.categorical))
+        if layout.high_cardinality:
+            steps.append(("high", target_encoder, layout.high_cardinality))
+        for name in layout.text:
+            steps.append((f"text_{name}", TfidfVectorizer(max_features=200, min_df=2), name))
+        return ColumnTransformer(steps, sparse_threshold=0.0, verbose_feature_names_out=False)
+
+    dense = family == "dense"
+    if layout.numeric:
+        steps.append(("num", make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            StandardScaler(),
+        ), layout.numeric))
+    if layout.categorical:
+        steps.append(("cat", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=MISSING_LEVEL),
+            OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=0.01,
+                          sparse_output=not dense),
+        ), layout.categorical))
+    if layout.high_cardinality:
+        steps.append(("high", make_pipeline(target_encoder, StandardScaler()),
+                      layout.high_cardinality))
+    for name in layout.text:
+        vocab = 300 if dense else 20000
+        steps.append((f"text_{name}", TfidfVectorizer(max_features=vocab, min_df=2), name))
+    return ColumnTransformer(
+        steps, sparse_threshold=0.0 if dense else 0.3, verbose_feature_names_out=False
+    )
+
+
+def native_categorical_indices(columns: list[dict]) -> list[int]:
+    """Positions of the ordinal-coded categorical columns in the ``"tree"`` family's output."""
+    layout = Layout.from_columns(columns)
+    start = len(layout.numeric)
+    return list(range(start, start + len(layout.categorical)))

@@ -1,0 +1,1 @@
+"""Comparing candidate models within a time budget."""

@@ -1,0 +1,88 @@
+"""The time budget: a promise, not a hint.
+
+Candidates run cheapest first. Before a candidate starts, its cross-validation time is estimated from the
+models already measured (seconds per unit of cost at the current size); it starts only if its folds and
+the final fits of the best model would still end within the budget. Between folds the estimate is
+replaced by the measured fold time, and a model that would overrun is stopped and listed as skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from modelworks.models.registry import ModelSpec
+
+#: Seconds per unit of cost assumed before any model has been measured.
+PRIOR_UNIT = 0.05
+#: Multiplier on estimates: estimates err, and overruns break the promise.
+SAFETY = 1.5
+#: Final fits of the chosen model: one on the training part, one on all rows, each on more rows
+#: than a CV fold; expressed in CV fold fits.
+FINAL_FITS = 2.8
+#: Seconds kept for evaluation, saving and the report.
+RESERVE = 1.5
+
+
+def scale(spec: ModelSpec, n_rows: int) -> float:
+    """Relative cost of fitting ``spec`` on ``n_rows`` rows."""
+    return spec.cost * max(n_rows / 1000, 0.05) ** spec.exponent
+
+
+@dataclass
+class Budget:
+    """Wall-clock budget of one comparison.
+
+    Parameters
+    ----------
+    seconds : float or None
+        The budget; ``None`` means no limit.
+    start : float
+        ``time.perf_counter()`` when the budget started.
+    """
+
+    seconds: float | None
+    start: float = field(default_factory=time.perf_counter)
+    _units: list[float] = field(default_factory=list)
+    final_reserve: float = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def remaining(self) -> float:
+        if self.seconds is None:
+            return float("inf")
+        return self.seconds - self.elapsed()
+
+    def record(self, spec: ModelSpec, n_rows: int, fold_seconds: float) -> None:
+        """Learn the machine's speed from a measured fold fit."""
+        self._units.append(fold_seconds / scale(spec, n_rows))
+
+    def unit(self) -> float:
+        if not self._units:
+            return PRIOR_UNIT
+        ordered = sorted(self._units)
+        return ordered[len(ordered) // 2]
+
+    def estimate_fold(self, spec: ModelSpec, n_rows: int) -> float:
+        """Estimated seconds of one fold (fit and predict) of ``spec``."""
+        return SAFETY * self.unit() * scale(spec, n_rows)
+
+    def can_start(self, spec: ModelSpec, n_rows: int, n_folds: int) -> bool:
+        """Whether ``spec`` would finish its folds and still leave time for the final fits."""
+        if self.seconds is None:
+            return True
+        fold = self.estimate_fold(spec, n_rows)
+        needed = fold * n_folds + max(self.final_reserve, FINAL_FITS * fold) + RESERVE
+        return needed <= self.remaining()
+
+    def can_continue(self, fold_seconds: float, folds_left: int) -> bool:
+        """Whether a running model's remaining folds still fit, given its measured fold time."""
+        if self.seconds is None:
+            return True
+        needed = fold_seconds * folds_left + max(self.final_reserve, FINAL_FITS * fold_seconds)
+        return needed + RESERVE <= self.remaining()
+
+    def reserve_final(self, fold_seconds: float) -> None:
+        """Reserve time for the final fits of the current best model, given its fold time."""
+        self.final_reserve = FINAL_FITS * fold_seconds

@@ -1,0 +1,67 @@
+"""Cross-validate one model on fixed folds, fold by fold, under the time budget."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from modelworks.evaluate.metrics import align_proba, score_all
+from modelworks.models.registry import ModelSpec
+from modelworks.search.budget import Budget
+from modelworks.search.leaderboard import ModelResult
+
+
+class Stopped(Exception):
+    """A model was stopped between folds because it would overrun the budget."""
+
+
+def predict_scores(pipe, X: pd.DataFrame, classes) -> np.ndarray:
+    """Class probabilities aligned to ``classes`` (classification) or predicted values."""
+    if classes is None:
+        return np.asarray(pipe.predict(X), dtype=float)
+    return align_proba(pipe.predict_proba(X), pipe.classes_, classes)
+
+
+def cross_validate(spec: ModelSpec, pipeline, X: pd.DataFrame, y: pd.Series,
+                   folds: list[tuple[np.ndarray, np.ndarray]], metrics: list[str], classes,
+                   pos_label, budget: Budget, must_finish: bool = False,
+                   on_fold: Callable[[int], None] | None = None) -> tuple[ModelResult, np.ndarray]:
+    """Fit and score ``pipeline`` on every fold.
+
+    Returns the per-fold result and the out-of-fold predictions. Raises :class:`Stopped` when the
+    measured fold time says the remaining folds would overrun the budget (unless ``must_finish``).
+    """
+    n = len(y)
+    oof = np.full((n, len(classes)) if classes is not None else n, np.nan)
+    scores: dict[str, list[float]] = {m: [] for m in metrics}
+    fit_s: list[float] = []
+    predict_ms: list[float] = []
+    fold_s: list[float] = []
+    for i, (train, val) in enumerate(folds):
+        if on_fold:
+            on_fold(i)
+        start = time.perf_counter()
+        model = clone(pipeline)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X.iloc[train], y.iloc[train])
+            fitted = time.perf_counter()
+            pred = predict_scores(model, X.iloc[val], classes)
+        done = time.perf_counter()
+        oof[val] = pred
+        fit_s.append(fitted - start)
+        predict_ms.append((done - fitted) * 1e6 / max(len(val), 1))
+        for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():
+            scores[m].append(v)
+        fold_s.append(done - start)
+        budget.record(spec, len(train), done - start)
+        if not must_finish and not budget.can_continue(float(np.mean(fold_s)), len(folds) - i - 1):
+            raise Stopped(f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun "
+                          "the time budget")
+    result = ModelResult(spec.name, spec.label, scores, fit_s, predict_ms, spec.simplicity)
+    return result, oof
