@@ -372,6 +372,11 @@ def test_unparsable_csv(tmp_path: Path) -> None:
     expect_error(path, "ragged.csv", "is not a readable text table")
 
 
+def test_rows_longer_than_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "short_header.csv", "text\nhello, world\nbye, now\n")
+    expect_error(path, "short_header.csv", "more fields than its header")
+
+
 def test_garbage_parquet(tmp_path: Path) -> None:
     path = write(tmp_path / "fake.parquet", "a,b\n1,2\n")
     expect_error(path, "fake.parquet", "parquet")

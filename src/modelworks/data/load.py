@@ -316,17 +316,23 @@ def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
 
     try:
         try:
-            return read(encoding)
+            df = read(encoding)
         except UnicodeDecodeError:
             if encoding == "latin-1":
                 raise
-            return read("latin-1")
+            df = read("latin-1")
     except pd.errors.EmptyDataError as exc:
         raise DataError(
             f"{label} is empty (no columns found); pass a file that holds a table"
         ) from exc
     except (pd.errors.ParserError, UnicodeError, ValueError, csv.Error) as exc:
         raise _binary_error(label, f"parsing failed: {_one_line(exc)}") from exc
+    if not isinstance(df.index, pd.RangeIndex):  # pandas took the first field as an index
+        raise DataError(
+            f"{label} is not a readable text table (its data rows have more fields than its "
+            "header); check the delimiter or add the missing column names"
+        )
+    return df
 
 
 def _read_parquet(path: Path, label: str) -> pd.DataFrame:
