@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from modelworks.experiment import Experiment
-from modelworks.models.registry import REGISTRY
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -27,7 +26,9 @@ def fold_time(exp: Experiment, name: str, n: int) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X, y)
-        (pipe.predict_proba if exp.task != "regression" else pipe.predict)(exp.X_test.iloc[: n // 4])
+        (pipe.predict_proba if exp.task != "regression" else pipe.predict)(
+            exp.X_test.iloc[: n // 4]
+        )
     return time.perf_counter() - start
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import skops.io as sio
 
@@ -36,11 +37,28 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 #: Modules whose types a bundle may contain. A type outside these is refused at load time.
 TRUSTED_PREFIXES = (
-    "sklearn.", "numpy.", "scipy.", "modelworks.", "lightgbm.", "xgboost.", "catboost.",
-    "builtins.", "collections.", "pandas.",
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "modelworks.",
+    "lightgbm.",
+    "xgboost.",
+    "catboost.",
+    "builtins.",
+    "collections.",
+    "pandas.",
 )
-_VERSIONED = ("modelworks", "scikit-learn", "numpy", "pandas", "scipy", "skops", "lightgbm",
-              "xgboost-cpu", "catboost")
+_VERSIONED = (
+    "modelworks",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "scipy",
+    "skops",
+    "lightgbm",
+    "xgboost-cpu",
+    "catboost",
+)
 
 
 def _sha256(path: Path) -> str:
@@ -70,8 +88,13 @@ def _untrusted(types: list[str]) -> list[str]:
     return [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
 
 
-def save_bundle(path: str | os.PathLike, model, schema: dict, metrics: dict,
-                extra_files: dict[str, str] | None = None) -> Path:
+def save_bundle(
+    path: str | os.PathLike,
+    model,
+    schema: dict,
+    metrics: dict,
+    extra_files: dict[str, str] | None = None,
+) -> Path:
     """Write a bundle directory atomically.
 
     Parameters
@@ -92,8 +115,11 @@ def save_bundle(path: str | os.PathLike, model, schema: dict, metrics: dict,
         The bundle directory.
     """
     dest = Path(path).resolve()
-    if dest.exists() and not (dest / MANIFEST).exists() and (
-            not dest.is_dir() or any(dest.iterdir())):
+    if (
+        dest.exists()
+        and not (dest / MANIFEST).exists()
+        and (not dest.is_dir() or any(dest.iterdir()))
+    ):
         raise BundleError(f"{dest} exists and is not a modelworks bundle; choose another --out")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -105,8 +131,10 @@ def save_bundle(path: str | os.PathLike, model, schema: dict, metrics: dict,
         needed = sorted(sio.get_untrusted_types(file=tmp / MODEL_FILE))
         refused = _untrusted(needed)
         if refused:
-            raise BundleError(f"the model holds types modelworks does not trust ({refused}); "
-                              "remove that component")
+            raise BundleError(
+                f"the model holds types modelworks does not trust ({refused}); "
+                "remove that component"
+            )
         _write_json(tmp / "schema.json", schema)
         _write_json(tmp / "metrics.json", _json_safe(metrics))
         for name, text in (extra_files or {}).items():
@@ -154,7 +182,7 @@ class Bundle:
     """A loaded, verified bundle."""
 
     path: Path
-    model: object
+    model: Any
     schema: dict
     metrics: dict
     manifest: dict
@@ -172,19 +200,23 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise BundleError(f"{path.name} in bundle {path.parent} is unreadable ({exc}); "
-                          "save the bundle again") from None
+        raise BundleError(
+            f"{path.name} in bundle {path.parent} is unreadable ({exc}); save the bundle again"
+        ) from None
 
 
 def verify(path: str | os.PathLike) -> dict:
     """Check every file of a bundle against its manifest; return the manifest."""
     root = Path(path)
     if not root.is_dir():
-        raise BundleError(f"bundle {root} not found; give the directory written by "
-                          "'modelworks run --out'")
+        raise BundleError(
+            f"bundle {root} not found; give the directory written by 'modelworks run --out'"
+        )
     if not (root / MANIFEST).is_file():
-        raise BundleError(f"{root} has no {MANIFEST}, so it is not a modelworks bundle; "
-                          "give the directory written by 'modelworks run'")
+        raise BundleError(
+            f"{root} has no {MANIFEST}, so it is not a modelworks bundle; "
+            "give the directory written by 'modelworks run'"
+        )
     manifest = _read_json(root / MANIFEST)
     files = manifest.get("files", {})
     for name in (MODEL_FILE, "schema.json", "metrics.json"):
@@ -195,12 +227,16 @@ def verify(path: str | os.PathLike) -> dict:
         if not file.is_file():
             raise BundleError(f"bundle {root} lacks {name}; save the bundle again")
         if _sha256(file) != digest:
-            raise BundleError(f"{name} in bundle {root} was modified after saving (sha256 "
-                              "mismatch); refusing to load it; save the bundle again")
+            raise BundleError(
+                f"{name} in bundle {root} was modified after saving (sha256 "
+                "mismatch); refusing to load it; save the bundle again"
+            )
     extra = sorted(p.name for p in root.iterdir() if p.name not in files and p.name != MANIFEST)
     if extra:
-        raise BundleError(f"bundle {root} holds files not in its manifest ({', '.join(extra)}); "
-                          "remove them or save the bundle again")
+        raise BundleError(
+            f"bundle {root} holds files not in its manifest ({', '.join(extra)}); "
+            "remove them or save the bundle again"
+        )
     return manifest
 
 
@@ -218,20 +254,27 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     trusted = list(manifest.get("trusted_types", []))
     refused = _untrusted(trusted)
     if refused:
-        raise BundleError(f"bundle {root} asks to trust {refused}, which modelworks does not "
-                          "allow; refusing to load it")
+        raise BundleError(
+            f"bundle {root} asks to trust {refused}, which modelworks does not "
+            "allow; refusing to load it"
+        )
     needed = sio.get_untrusted_types(file=root / MODEL_FILE)
     unexpected = sorted(set(needed) - set(trusted))
     if unexpected:
-        raise BundleError(f"model.skops in {root} needs types its manifest does not list "
-                          f"({unexpected}); refusing to load it")
+        raise BundleError(
+            f"model.skops in {root} needs types its manifest does not list "
+            f"({unexpected}); refusing to load it"
+        )
     try:
         model = sio.load(root / MODEL_FILE, trusted=trusted)
     except Exception as exc:
-        raise BundleError(f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
-                          f"{exc}); check the library versions in manifest.json") from None
-    return Bundle(root, model, _read_json(root / "schema.json"),
-                  _read_json(root / "metrics.json"), manifest)
+        raise BundleError(
+            f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
+            f"{exc}); check the library versions in manifest.json"
+        ) from None
+    return Bundle(
+        root, model, _read_json(root / "schema.json"), _read_json(root / "metrics.json"), manifest
+    )
 
 
 def load_model(path: str | os.PathLike):

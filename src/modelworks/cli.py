@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -21,9 +22,15 @@ from rich.table import Table
 
 from modelworks.errors import ModelworksError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="From a raw table to a compared, tested, saved model.")
-out = Console(highlight=False, soft_wrap=True)
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="From a raw table to a compared, tested, saved model.",
+)
+out = Console(highlight=False)
+if not out.is_terminal:  # files and pipes get full-width tables instead of 80 columns
+    out = Console(highlight=False, width=160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
@@ -51,20 +58,32 @@ def _fmt(v: object) -> str:
 def print_leaderboard(exp) -> None:
     board = exp.leaderboard
     frame = board.to_frame()
-    table = Table(title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, "
-                        f"ranked by {board.metric})", title_justify="left")
+    table = Table(
+        title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, "
+        f"ranked by {board.metric})",
+        title_justify="left",
+    )
     table.add_column("#", justify="right")
-    table.add_column("model")
+    table.add_column("model", no_wrap=True)
     for m in board.metrics:
         table.add_column(m, justify="right")
     table.add_column("fit s", justify="right")
     table.add_column("pred ms/1k", justify="right")
     for row in frame.itertuples(index=False):
         r = row._asdict()
-        cells = [f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}" if m == board.metric
-                 else f"{r[f'{m}_mean']:.4f}" for m in board.metrics]
-        table.add_row(str(r["rank"]), r["model"], *cells, f"{r['fit_seconds']:.2f}",
-                      f"{r['predict_ms_per_1000']:.1f}")
+        cells = [
+            f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}"
+            if m == board.metric
+            else f"{r[f'{m}_mean']:.4f}"
+            for m in board.metrics
+        ]
+        table.add_row(
+            str(r["rank"]),
+            r["model"],
+            *cells,
+            f"{r['fit_seconds']:.2f}",
+            f"{r['predict_ms_per_1000']:.1f}",
+        )
     out.print(table)
     for name, reason in board.skipped:
         out.print(f"skipped {name}: {reason}")
@@ -72,22 +91,29 @@ def print_leaderboard(exp) -> None:
 
 def print_evaluation(exp) -> None:
     ev = exp.evaluation
-    refit = ("refitted on all rows for the bundle" if ev.refit
-             else "kept as trained on the training part (--no-refit)")
+    refit = (
+        "refitted on all rows for the bundle"
+        if ev.refit
+        else "kept as trained on the training part (--no-refit)"
+    )
     out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
     out.print("  " + "  ".join(f"{k} = {_fmt(v)}" for k, v in ev.metrics.items()))
     if ev.confusion_matrix is not None:
         out.print("Confusion matrix (rows: true, columns: predicted):")
         out.print(ev.confusion_matrix.to_string())
     if ev.residuals is not None:
-        out.print("Residuals (actual - predicted): "
-                  + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.residuals.items()))
+        out.print(
+            "Residuals (actual - predicted): "
+            + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.residuals.items())
+        )
 
 
 def print_cleaning(exp) -> None:
     c = exp.cleaning
-    out.print(f"Task: {exp.task} ({exp.task_reason}); target {exp.target!r}; "
-              f"{c.rows_in:,} rows, {len(exp.X_train):,} train / {len(exp.X_test):,} test")
+    out.print(
+        f"Task: {exp.task} ({exp.task_reason}); target {exp.target!r}; "
+        f"{c.rows_in:,} rows, {len(exp.X_train):,} train / {len(exp.X_test):,} test"
+    )
     if c.missing_target_rows:
         out.print(f"dropped {c.missing_target_rows:,} row(s) with a missing target")
     if c.duplicate_rows:
@@ -98,27 +124,54 @@ def print_cleaning(exp) -> None:
         out.print(f"parsed column {p['name']!r} as {p['as']}s")
 
 
-def run_workflow(data: str, target: str, out_dir: Path, *, task: str = "auto",
-                 metric: str | None = None, time_budget: float | None = None, cv: int = 5,
-                 test_size: float = 0.2, models: str | None = None, seed: int = 0,
-                 refit: bool = True) -> Path:
+def run_workflow(
+    data: str,
+    target: str,
+    out_dir: Path,
+    *,
+    task: str = "auto",
+    metric: str | None = None,
+    time_budget: float | None = None,
+    cv: int = 5,
+    test_size: float = 0.2,
+    models: str | None = None,
+    seed: int = 0,
+    refit: bool = True,
+) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     from modelworks.data.load import load
     from modelworks.data.profile import profile
     from modelworks.experiment import Experiment
 
+    started = time.perf_counter()
     df = load(data)
-    exp = Experiment(df, target, task=task, metric=metric, time_budget=time_budget, cv=cv,
-                     test_size=test_size, seed=seed, refit=refit, progress=True, console=err,
-                     models=[m.strip() for m in models.split(",") if m.strip()] if models else None)
+    prof = profile(df, target, task=task, seed=seed)
+    if time_budget is not None:  # the promise covers loading and profiling too
+        time_budget = max(time_budget - (time.perf_counter() - started), 1.0)
+    exp = Experiment(
+        df,
+        target,
+        task=task,
+        metric=metric,
+        time_budget=time_budget,
+        cv=cv,
+        test_size=test_size,
+        seed=seed,
+        refit=refit,
+        progress=True,
+        console=err,
+        models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+    )
     print_cleaning(exp)
-    prof = profile(df, target, task=exp.task, seed=seed)
+    for w in prof.warnings:
+        if w.severity != "info":
+            out.print(f"[yellow]profile {w.severity}:[/] {w.message}")
     exp.compare()
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
     path = exp.save(out_dir, extra_files={"profile.json": json.dumps(prof.to_dict(), indent=2)})
-    out.print(f"\nBundle: {path}  ({exp.budget.elapsed():.1f}s)")
+    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
     return path
 
 
@@ -142,16 +195,27 @@ def run(
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
-    run_workflow(data, target, out_dir or Path("modelworks-out") / stem, task=task, metric=metric,
-                 time_budget=time_budget, cv=cv, test_size=test_size, models=models, seed=seed,
-                 refit=refit)
+    run_workflow(
+        data,
+        target,
+        out_dir or Path("modelworks-out") / stem,
+        task=task,
+        metric=metric,
+        time_budget=time_budget,
+        cv=cv,
+        test_size=test_size,
+        models=models,
+        seed=seed,
+        refit=refit,
+    )
 
 
 @app.command()
 @user_errors
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path(
-        "modelworks-out/demo"),
+        "modelworks-out/demo"
+    ),
     time_budget: Budget = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the data and of the models.")] = 0,
 ) -> None:
@@ -171,7 +235,9 @@ def demo(
 def profile_cmd(
     data: Annotated[str, typer.Argument(help="Table to profile.")],
     target: Annotated[str | None, typer.Option("--target", "-t")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for profile.json.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory for profile.json.")
+    ] = None,
 ) -> None:
     """Describe every column, the target and the warnings; optionally save profile.json."""
     from modelworks.data.load import load
@@ -191,8 +257,9 @@ def predict(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
     data: Annotated[str, typer.Argument(help="Rows to predict.")],
     proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
-    out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")
-                        ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="CSV file (default: stdout).")
+    ] = None,
 ) -> None:
     """Predict DATA with a saved BUNDLE (verified against its manifest)."""
     from modelworks.bundle import load_bundle

@@ -31,7 +31,7 @@ from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
 from modelworks.search.budget import Budget, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
-from modelworks.search.leaderboard import Leaderboard
+from modelworks.search.leaderboard import Leaderboard, ModelResult
 
 
 @dataclass
@@ -48,15 +48,18 @@ class Cleaning:
         return dict(self.__dict__)
 
 
-def build_pipeline(spec: ModelSpec, columns: list[dict], task: str, seed: int,
-                   n_jobs: int) -> Pipeline:
+def build_pipeline(
+    spec: ModelSpec, columns: list[dict], task: str, seed: int, n_jobs: int
+) -> Pipeline:
     """The full pipeline of one model: raw DataFrame in, predictions out."""
     ctx = BuildContext(task=task, seed=seed, n_jobs=n_jobs, columns=columns)
-    return Pipeline([
-        ("clean", TableCleaner(columns)),
-        ("prepare", build_preprocessor(columns, spec.family, task, seed)),
-        ("model", spec.build(ctx)),
-    ])
+    return Pipeline(
+        [
+            ("clean", TableCleaner(columns)),
+            ("prepare", build_preprocessor(columns, spec.family, task, seed)),
+            ("model", spec.build(ctx)),
+        ]
+    )
 
 
 class Experiment:
@@ -96,10 +99,23 @@ class Experiment:
     >>> exp.evaluate().metrics                                   # doctest: +SKIP
     """
 
-    def __init__(self, data, target: str, *, task: str = "auto", metric: str | None = None,
-                 time_budget: float | None = None, cv: int = 5, test_size: float = 0.2,
-                 models: list[str] | None = None, seed: int = 0, n_jobs: int | None = None,
-                 refit: bool = True, progress: bool = False, console: Console | None = None):
+    def __init__(
+        self,
+        data,
+        target: str,
+        *,
+        task: str = "auto",
+        metric: str | None = None,
+        time_budget: float | None = None,
+        cv: int = 5,
+        test_size: float = 0.2,
+        models: list[str] | None = None,
+        seed: int = 0,
+        n_jobs: int | None = None,
+        refit: bool = True,
+        progress: bool = False,
+        console: Console | None = None,
+    ):
         if cv < 2:
             raise ConfigError(f"--cv must be at least 2 (got {cv})")
         if not 0 < test_size < 1:
@@ -145,8 +161,12 @@ class Experiment:
         if classification:
             check_classes(y, self.test_size, self.cv)
         self.X_train, self.X_test, self.y_train, self.y_test = (
-            part.reset_index(drop=True) for part in train_test_split(
-                X, y, test_size=self.test_size, random_state=self.seed,
+            part.reset_index(drop=True)
+            for part in train_test_split(
+                X,
+                y,
+                test_size=self.test_size,
+                random_state=self.seed,
                 stratify=y if classification else None,
             )
         )
@@ -154,8 +174,11 @@ class Experiment:
         self.columns = []
         for info in kinds.values():
             if info.kind in ("identifier", "constant"):
-                reason = ("identifier-like: unique per row, carries no pattern"
-                          if info.kind == "identifier" else "constant: a single value")
+                reason = (
+                    "identifier-like: unique per row, carries no pattern"
+                    if info.kind == "identifier"
+                    else "constant: a single value"
+                )
                 self.cleaning.dropped_columns.append({"name": info.name, "reason": reason})
                 continue
             if info.parse:
@@ -167,9 +190,12 @@ class Experiment:
                 "add informative columns"
             )
         self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
-        self.positive_label = positive_label(self.classes) if self.task == "binary" else None
+        self.positive_label = (
+            positive_label(self.classes) if self.classes and self.task == "binary" else None
+        )
         splitter = (StratifiedKFold if classification else KFold)(
-            n_splits=self.cv, shuffle=True, random_state=self.seed)
+            n_splits=self.cv, shuffle=True, random_state=self.seed
+        )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
 
     def pipeline(self, name: str) -> Pipeline:
@@ -183,12 +209,19 @@ class Experiment:
             return self.leaderboard
         n_fold_rows = len(self.folds[0][0])
         order = sorted(self.specs, key=lambda s: (scale(s, n_fold_rows), s.name))
-        results, skipped = [], []
+        results: list[ModelResult] = []
+        skipped: list[tuple[str, str]] = []
         best_fold_time: dict[str, float] = {}
         show = self.progress and self.console.is_terminal
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[left]}"),
-                      TimeElapsedColumn(), console=self.console, disable=not show,
-                      transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[left]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not show,
+            transient=True,
+        ) as bar:
             job = bar.add_task("comparing", total=len(order), left="")
             for spec in order:
                 if spec.max_rows is not None and len(self.X_train) > spec.max_rows:
@@ -202,19 +235,36 @@ class Experiment:
 
                 def on_fold(i: int, spec: ModelSpec = spec) -> None:
                     left = self.budget.remaining()
-                    bar.update(job, description=f"{spec.label} (fold {i + 1}/{len(self.folds)})",
-                               left="" if left == float("inf") else f"{max(left, 0):.0f}s left")
+                    bar.update(
+                        job,
+                        description=f"{spec.label} (fold {i + 1}/{len(self.folds)})",
+                        left="" if left == float("inf") else f"{max(left, 0):.0f}s left",
+                    )
 
                 try:
                     result, oof = cross_validate(
-                        spec, self.pipeline(spec.name), self.X_train, self.y_train, self.folds,
-                        self.metrics, self.classes, self.positive_label, self.budget,
-                        must_finish=not results, on_fold=on_fold)
+                        spec,
+                        self.pipeline(spec.name),
+                        self.X_train,
+                        self.y_train,
+                        self.folds,
+                        self.metrics,
+                        self.classes,
+                        self.positive_label,
+                        self.budget,
+                        must_finish=not results,
+                        on_fold=on_fold,
+                    )
                 except Stopped as stop:
                     skipped.append((spec.name, str(stop)))
                 except Exception as exc:  # a model failing must not end the comparison
-                    skipped.append((spec.name, f"failed: {type(exc).__name__}: "
-                                    f"{str(exc).splitlines()[0] if str(exc) else ''}"))
+                    skipped.append(
+                        (
+                            spec.name,
+                            f"failed: {type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                        )
+                    )
                 else:
                     results.append(result)
                     self._oof[spec.name] = oof
@@ -224,8 +274,9 @@ class Experiment:
                 bar.advance(job)
         if not results:
             reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no candidate models"
-            raise ModelworksError(f"no model finished ({reasons}); raise --time-budget or check "
-                                  "the data")
+            raise ModelworksError(
+                f"no model finished ({reasons}); raise --time-budget or check the data"
+            )
         self.leaderboard = Leaderboard(self.metric, self.metrics, results, skipped)
         return self.leaderboard
 
@@ -247,12 +298,15 @@ class Experiment:
             model.fit(self.X_train, self.y_train)
             pred = predict_scores(model, self.X_test, self.classes)
             self._train_model = model
-            evaluation = evaluate_predictions(name, self.task, self.metrics, self.y_test, pred,
-                                              self.classes, self.positive_label)
+            evaluation = evaluate_predictions(
+                name, self.task, self.metrics, self.y_test, pred, self.classes, self.positive_label
+            )
             if self.refit:
                 final = clone(self.pipeline(name))
-                final.fit(pd.concat([self.X_train, self.X_test], ignore_index=True),
-                          pd.concat([self.y_train, self.y_test], ignore_index=True))
+                final.fit(
+                    pd.concat([self.X_train, self.X_test], ignore_index=True),
+                    pd.concat([self.y_train, self.y_test], ignore_index=True),
+                )
                 self._final_model = final
             else:
                 self._final_model = model
@@ -274,16 +328,27 @@ class Experiment:
 
     def schema(self) -> dict:
         """The input schema of the saved model."""
-        return build_schema(self.X_train, self.columns, self.cleaning.dropped_columns,
-                            self.target, self.task, self.classes, self.positive_label)
+        return build_schema(
+            self.X_train,
+            self.columns,
+            self.cleaning.dropped_columns,
+            self.target,
+            self.task,
+            self.classes,
+            self.positive_label,
+        )
 
     def summary(self) -> dict:
         """Everything metrics.json records about this experiment."""
         board = self.compare()
         evaluation = self.evaluate()
         return {
-            "task": self.task, "task_reason": self.task_reason, "metric": self.metric,
-            "metrics": self.metrics, "seed": self.seed, "cv_folds": self.cv,
+            "task": self.task,
+            "task_reason": self.task_reason,
+            "metric": self.metric,
+            "metrics": self.metrics,
+            "seed": self.seed,
+            "cv_folds": self.cv,
             "test_size": self.test_size,
             "rows": {"train": len(self.X_train), "test": len(self.X_test)},
             "best_model": board.best.name,

@@ -17,7 +17,13 @@ import pandas as pd
 
 Kind = Literal["numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant"]
 KINDS: tuple[str, ...] = (
-    "numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant",
+    "numeric",
+    "categorical",
+    "boolean",
+    "datetime",
+    "text",
+    "identifier",
+    "constant",
 )
 
 #: Categorical columns with more levels than this are target-encoded instead of one-hot encoded.
@@ -27,7 +33,9 @@ PARSE_SHARE = 0.95
 _SAMPLE = 5000
 
 _BOOL_WORDS = {
-    frozenset({"true", "false"}), frozenset({"yes", "no"}), frozenset({"y", "n"}),
+    frozenset({"true", "false"}),
+    frozenset({"yes", "no"}),
+    frozenset({"y", "n"}),
     frozenset({"t", "f"}),
 }
 _ID_NAME = re.compile(r"(^id$)|([_\s-]id$)|([a-z]ID$)|(uuid|guid)", re.IGNORECASE)
@@ -68,7 +76,9 @@ class ColumnInfo:
 
 
 def _looks_like_id_name(name: str) -> bool:
-    return bool(_ID_NAME.search(name) and (name.lower() == "id" or not name.lower().endswith("paid")))
+    return bool(
+        _ID_NAME.search(name) and (name.lower() == "id" or not name.lower().endswith("paid"))
+    )
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
@@ -127,8 +137,13 @@ def infer_column(series: pd.Series) -> ColumnInfo:
     if text.str.contains(_DATE_HINT).mean() >= PARSE_SHARE:
         dates = parse_dates(text)
         if dates.notna().mean() >= PARSE_SHARE:
-            return ColumnInfo(name, "datetime", parse="date", n_unique=n_unique,
-                              has_time=_has_time(dates.dropna()))
+            return ColumnInfo(
+                name,
+                "datetime",
+                parse="date",
+                n_unique=n_unique,
+                has_time=_has_time(dates.dropna()),
+            )
     words = text.str.split().str.len().mean()
     if unique_share > 0.5 and n > 20 and (words >= 3 or text.str.len().mean() >= 30):
         return ColumnInfo(name, "text", n_unique=n_unique)
@@ -136,8 +151,9 @@ def infer_column(series: pd.Series) -> ColumnInfo:
         return ColumnInfo(name, "identifier", n_unique=n_unique)
     if unique_share > 0.5 and n > 20 and _looks_like_id_name(name):
         return ColumnInfo(name, "identifier", n_unique=n_unique)
-    return ColumnInfo(name, "categorical", n_unique=n_unique,
-                      high_cardinality=n_unique > HIGH_CARDINALITY)
+    return ColumnInfo(
+        name, "categorical", n_unique=n_unique, high_cardinality=n_unique > HIGH_CARDINALITY
+    )
 
 
 def _has_time(dates: pd.Series) -> bool:

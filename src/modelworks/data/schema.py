@@ -22,8 +22,15 @@ def to_json_value(v: object) -> object:
     return v
 
 
-def build_schema(X: pd.DataFrame, columns: list[dict], dropped: list[dict], target: str,
-                 task: str, labels: list | None, positive_label: object = None) -> dict:
+def build_schema(
+    X: pd.DataFrame,
+    columns: list[dict],
+    dropped: list[dict],
+    target: str,
+    task: str,
+    labels: list | None,
+    positive_label: object = None,
+) -> dict:
     """Describe the columns a model needs.
 
     Parameters
@@ -47,8 +54,11 @@ def build_schema(X: pd.DataFrame, columns: list[dict], dropped: list[dict], targ
     described = []
     for col in columns:
         values = X[col["name"]]
-        entry = {**col, "dtype": str(values.dtype),
-                 "missing_share": round(float(values.isna().mean()), 6)}
+        entry = {
+            **col,
+            "dtype": str(values.dtype),
+            "missing_share": round(float(values.isna().mean()), 6),
+        }
         if col["kind"] == "numeric":
             numbers = parse_numbers(values)
             entry["min"] = to_json_value(numbers.min())

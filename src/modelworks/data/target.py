@@ -28,7 +28,8 @@ def find_target(df: pd.DataFrame, target: str) -> pd.Series:
     else:
         hint = difflib.get_close_matches(target, names, n=3, cutoff=0.5)
     suggestion = (
-        f"did you mean {', '.join(repr(h) for h in hint)}?" if hint
+        f"did you mean {', '.join(repr(h) for h in hint)}?"
+        if hint
         else f"the columns are {', '.join(repr(n) for n in names[:12])}"
         + (" …" if len(names) > 12 else "")
     )
@@ -96,8 +97,8 @@ def detect_task(y: pd.Series, task: str = "auto") -> tuple[str, str]:
 
 
 def positive_label(labels: list) -> object:
-    """Pick the positive class of a binary target: 1/true/yes-like labels, else the rarer one is
-    decided by the caller; here, the last label in sorted order when no word matches."""
+    """Pick the positive class of a binary target: a 1/true/yes-like label when there is one,
+    otherwise the last label in sorted order (recorded in the schema, so it is never ambiguous)."""
     for word in _POSITIVE_WORDS:
         for label in labels:
             if str(label).strip().lower() == word:

@@ -48,13 +48,18 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         out: dict = {
-            "model": self.model, "task": self.task, "n_test": self.n_test, "refit": self.refit,
+            "model": self.model,
+            "task": self.task,
+            "n_test": self.n_test,
+            "refit": self.refit,
             "metrics": {k: to_json_value(v) for k, v in self.metrics.items()},
         }
         if self.confusion_matrix is not None:
             cm = self.confusion_matrix
-            out["confusion_matrix"] = {"labels": [to_json_value(v) for v in cm.index],
-                                       "counts": cm.to_numpy().tolist()}
+            out["confusion_matrix"] = {
+                "labels": [to_json_value(v) for v in cm.index],
+                "counts": cm.to_numpy().tolist(),
+            }
         if self.classification_report is not None:
             out["classification_report"] = self.classification_report
         if self.residuals is not None:
@@ -62,28 +67,48 @@ class Evaluation:
         return out
 
 
-def evaluate_predictions(model: str, task: str, metric_names: list[str], y: pd.Series,
-                         pred: np.ndarray, classes=None, pos_label=None) -> Evaluation:
+def evaluate_predictions(
+    model: str,
+    task: str,
+    metric_names: list[str],
+    y: pd.Series,
+    pred: np.ndarray,
+    classes=None,
+    pos_label=None,
+) -> Evaluation:
     """Build an :class:`Evaluation` from test labels and predictions (probabilities for classes)."""
     metrics = score_all(metric_names, y, pred, classes, pos_label)
     if task == "regression":
         residual = np.asarray(y, dtype=float) - np.asarray(pred, dtype=float)
         q = np.quantile(residual, [0.05, 0.25, 0.5, 0.75, 0.95])
-        residuals = {"mean": float(residual.mean()), "std": float(residual.std(ddof=1)),
-                     "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4],
-                     "max_abs": float(np.abs(residual).max())}
-        return Evaluation(model, task, metrics, len(y),
-                          residuals={k: float(v) for k, v in residuals.items()})
+        residuals = {
+            "mean": float(residual.mean()),
+            "std": float(residual.std(ddof=1)),
+            "q05": q[0],
+            "q25": q[1],
+            "median": q[2],
+            "q75": q[3],
+            "q95": q[4],
+            "max_abs": float(np.abs(residual).max()),
+        }
+        return Evaluation(
+            model, task, metrics, len(y), residuals={k: float(v) for k, v in residuals.items()}
+        )
     labels = np.asarray(classes)
     predicted = labels[np.argmax(pred, axis=1)]
     truth = np.asarray(y).astype(labels.dtype)
     cm = skm.confusion_matrix(truth, predicted, labels=labels)
     names = [str(c) for c in labels]
-    frame = pd.DataFrame(cm, index=pd.Index(labels, name="true"),
-                         columns=pd.Index(labels, name="predicted"))
+    frame = pd.DataFrame(
+        cm, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted")
+    )
     report = skm.classification_report(
-        [str(v) for v in truth], [str(v) for v in predicted], labels=names, output_dict=True,
+        [str(v) for v in truth],
+        [str(v) for v in predicted],
+        labels=names,
+        output_dict=True,
         zero_division=0,
     )
-    return Evaluation(model, task, metrics, len(y), confusion_matrix=frame,
-                      classification_report=report)
+    return Evaluation(
+        model, task, metrics, len(y), confusion_matrix=frame, classification_report=report
+    )

@@ -60,8 +60,9 @@ def _binary(fn):
 
 
 def _macro_f1(y, proba, classes, pos_label):
-    return skm.f1_score(y, _labels(proba, classes), average="macro", labels=list(classes),
-                        zero_division=0)
+    return skm.f1_score(
+        y, _labels(proba, classes), average="macro", labels=list(classes), zero_division=0
+    )
 
 
 def _rmse(y, pred, *_):
@@ -77,18 +78,21 @@ def _r2(y, pred, *_):
 
 
 _C = ("binary", "multiclass")
-METRICS: dict[str, Metric] = {m.name: m for m in [
-    Metric("roc_auc", "ROC AUC", True, _C, _roc_auc),
-    Metric("accuracy", "accuracy", True, _C, _accuracy),
-    Metric("f1", "F1", True, ("binary",), _binary(skm.f1_score)),
-    Metric("precision", "precision", True, ("binary",), _binary(skm.precision_score)),
-    Metric("recall", "recall", True, ("binary",), _binary(skm.recall_score)),
-    Metric("log_loss", "log loss", False, _C, _log_loss),
-    Metric("macro_f1", "macro F1", True, ("multiclass",), _macro_f1),
-    Metric("rmse", "RMSE", False, ("regression",), _rmse),
-    Metric("mae", "MAE", False, ("regression",), _mae),
-    Metric("r2", "R²", True, ("regression",), _r2),
-]}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("roc_auc", "ROC AUC", True, _C, _roc_auc),
+        Metric("accuracy", "accuracy", True, _C, _accuracy),
+        Metric("f1", "F1", True, ("binary",), _binary(skm.f1_score)),
+        Metric("precision", "precision", True, ("binary",), _binary(skm.precision_score)),
+        Metric("recall", "recall", True, ("binary",), _binary(skm.recall_score)),
+        Metric("log_loss", "log loss", False, _C, _log_loss),
+        Metric("macro_f1", "macro F1", True, ("multiclass",), _macro_f1),
+        Metric("rmse", "RMSE", False, ("regression",), _rmse),
+        Metric("mae", "MAE", False, ("regression",), _mae),
+        Metric("r2", "R²", True, ("regression",), _r2),
+    ]
+}
 
 DEFAULT_METRICS = {
     "binary": ["roc_auc", "accuracy", "f1", "precision", "recall", "log_loss"],
@@ -120,7 +124,8 @@ def align_proba(proba: np.ndarray, model_classes, classes) -> np.ndarray:
     index = {c: i for i, c in enumerate(classes)}
     for j, c in enumerate(model_classes):
         out[:, index[c]] = proba[:, j]
-    return out
+    # float32 boosters sum to 1 only approximately; metrics check the sum
+    return out / np.clip(out.sum(axis=1, keepdims=True), 1e-15, None)
 
 
 def score_all(names: list[str], y, pred, classes=None, pos_label=None) -> dict[str, float]:

@@ -48,7 +48,8 @@ class ModelSpec:
     build : callable
         ``build(ctx: BuildContext) -> estimator``.
     cost : float
-        Fit time relative to logistic regression on 1,000 rows.
+        Fold time relative to logistic regression on 1,000 rows (measured by
+        ``benchmarks/calibrate_costs.py``).
     exponent : float
         Fit time grows as ``rows ** exponent``.
     simplicity : int
@@ -110,8 +111,11 @@ def _extra_trees(ctx):
 
 
 def _hist_gradient_boosting(ctx):
-    cls = (ensemble.HistGradientBoostingClassifier if ctx.classification
-           else ensemble.HistGradientBoostingRegressor)
+    cls = (
+        ensemble.HistGradientBoostingClassifier
+        if ctx.classification
+        else ensemble.HistGradientBoostingRegressor
+    )
     cats = native_categorical_indices(ctx.columns) or None
     return cls(categorical_features=cats, random_state=ctx.seed)
 
@@ -135,17 +139,35 @@ def _lightgbm(ctx):
     import lightgbm
 
     cls = lightgbm.LGBMClassifier if ctx.classification else lightgbm.LGBMRegressor
-    return cls(n_estimators=300, learning_rate=0.05, num_leaves=31, subsample=0.8,
-               subsample_freq=1, colsample_bytree=0.8, random_state=ctx.seed, n_jobs=ctx.n_jobs,
-               deterministic=True, force_row_wise=True, verbose=-1)
+    return cls(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=31,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=ctx.seed,
+        n_jobs=ctx.n_jobs,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
 
 
 def _xgboost(ctx):
     import xgboost
 
-    params = dict(n_estimators=300, learning_rate=0.05, max_depth=6, subsample=0.8,
-                  colsample_bytree=0.8, tree_method="hist", random_state=ctx.seed,
-                  n_jobs=ctx.n_jobs, verbosity=0)
+    params = dict(
+        n_estimators=300,
+        learning_rate=0.05,
+        max_depth=6,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        tree_method="hist",
+        random_state=ctx.seed,
+        n_jobs=ctx.n_jobs,
+        verbosity=0,
+    )
     if ctx.classification:
         return LabelEncodedClassifier(xgboost.XGBClassifier(**params))
     return xgboost.XGBRegressor(**params)
@@ -155,27 +177,49 @@ def _catboost(ctx):
     import catboost
 
     cls = catboost.CatBoostClassifier if ctx.classification else catboost.CatBoostRegressor
-    return cls(iterations=400, learning_rate=0.08, depth=6, random_seed=ctx.seed,
-               thread_count=ctx.n_jobs, verbose=False, allow_writing_files=False)
+    return cls(
+        iterations=400,
+        learning_rate=0.08,
+        depth=6,
+        random_seed=ctx.seed,
+        thread_count=ctx.n_jobs,
+        verbose=False,
+        allow_writing_files=False,
+    )
 
 
 _SPECS = [
-    ModelSpec("linear", "Logistic/Linear regression", "scaled", _linear, 1.0, 1.0, 0),
-    ModelSpec("ridge", "Ridge", "scaled", _ridge, 1.0, 1.0, 1),
-    ModelSpec("lasso", "Lasso", "scaled", _lasso, 3.0, 1.0, 1),
-    ModelSpec("elastic_net", "Elastic net", "scaled", _elastic_net, 3.0, 1.0, 1),
-    ModelSpec("gaussian_nb", "Gaussian naive Bayes", "dense", _gaussian_nb, 0.3, 1.0, 0,
-              tasks=("binary", "multiclass")),
-    ModelSpec("decision_tree", "Decision tree", "tree", _decision_tree, 0.8, 1.1, 2),
-    ModelSpec("knn", "K nearest neighbours", "scaled", _knn, 1.5, 1.3, 2, max_rows=100_000),
-    ModelSpec("hist_gradient_boosting", "Hist gradient boosting", "tree",
-              _hist_gradient_boosting, 12.0, 0.7, 4),
-    ModelSpec("lightgbm", "LightGBM", "tree", _lightgbm, 8.0, 0.8, 4),
-    ModelSpec("xgboost", "XGBoost", "tree", _xgboost, 10.0, 0.8, 4),
-    ModelSpec("random_forest", "Random forest", "tree", _random_forest, 12.0, 1.1, 3),
-    ModelSpec("extra_trees", "Extra trees", "tree", _extra_trees, 8.0, 1.1, 3),
+    ModelSpec("linear", "Logistic/Linear regression", "scaled", _linear, 1.0, 0.7, 0),
+    ModelSpec("ridge", "Ridge", "scaled", _ridge, 1.0, 0.7, 1),
+    ModelSpec("lasso", "Lasso", "scaled", _lasso, 3.5, 1.15, 1),
+    ModelSpec("elastic_net", "Elastic net", "scaled", _elastic_net, 4.0, 1.1, 1),
+    ModelSpec(
+        "gaussian_nb",
+        "Gaussian naive Bayes",
+        "dense",
+        _gaussian_nb,
+        0.7,
+        0.85,
+        0,
+        tasks=("binary", "multiclass"),
+    ),
+    ModelSpec("decision_tree", "Decision tree", "tree", _decision_tree, 0.7, 0.8, 2),
+    ModelSpec("knn", "K nearest neighbours", "scaled", _knn, 0.7, 1.75, 2, max_rows=100_000),
+    ModelSpec(
+        "hist_gradient_boosting",
+        "Hist gradient boosting",
+        "tree",
+        _hist_gradient_boosting,
+        3.4,
+        0.45,
+        4,
+    ),
+    ModelSpec("lightgbm", "LightGBM", "tree", _lightgbm, 4.3, 0.5, 4),
+    ModelSpec("xgboost", "XGBoost", "tree", _xgboost, 2.2, 0.7, 4),
+    ModelSpec("random_forest", "Random forest", "tree", _random_forest, 8.0, 0.65, 3),
+    ModelSpec("extra_trees", "Extra trees", "tree", _extra_trees, 6.3, 0.6, 3),
     ModelSpec("svm", "Support vector machine", "scaled", _svm, 3.0, 2.0, 3, max_rows=15_000),
-    ModelSpec("catboost", "CatBoost", "tree", _catboost, 40.0, 0.8, 4),
+    ModelSpec("catboost", "CatBoost", "tree", _catboost, 6.3, 0.6, 4),
 ]
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 

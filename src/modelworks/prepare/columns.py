@@ -62,7 +62,9 @@ def _target_type(task: str) -> str:
     return "continuous" if task == "regression" else task
 
 
-def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 0) -> ColumnTransformer:
+def build_preprocessor(
+    columns: list[dict], family: str, task: str, seed: int = 0
+) -> ColumnTransformer:
     """Build the ColumnTransformer for one model family.
 
     Parameters
@@ -91,8 +93,10 @@ def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 
             steps.append(("num", "passthrough", layout.numeric))
         if layout.categorical:
             ordinal = OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=np.nan,
-                encoded_missing_value=np.nan, dtype=np.float64,
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+                encoded_missing_value=np.nan,
+                dtype=np.float64,
             )
             steps.append(("cat", ordinal, layout.categorical))
         if layout.high_cardinality:
@@ -103,19 +107,35 @@ def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 
 
     dense = family == "dense"
     if layout.numeric:
-        steps.append(("num", make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-            StandardScaler(),
-        ), layout.numeric))
+        steps.append(
+            (
+                "num",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                layout.numeric,
+            )
+        )
     if layout.categorical:
-        steps.append(("cat", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value=MISSING_LEVEL),
-            OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=0.01,
-                          sparse_output=not dense),
-        ), layout.categorical))
+        steps.append(
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value=MISSING_LEVEL),
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        min_frequency=0.01,
+                        sparse_output=not dense,
+                    ),
+                ),
+                layout.categorical,
+            )
+        )
     if layout.high_cardinality:
-        steps.append(("high", make_pipeline(target_encoder, StandardScaler()),
-                      layout.high_cardinality))
+        steps.append(
+            ("high", make_pipeline(target_encoder, StandardScaler()), layout.high_cardinality)
+        )
     for name in layout.text:
         vocab = 300 if dense else 20000
         steps.append((f"text_{name}", TfidfVectorizer(max_features=vocab, min_df=2), name))

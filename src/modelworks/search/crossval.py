@@ -27,10 +27,19 @@ def predict_scores(pipe, X: pd.DataFrame, classes) -> np.ndarray:
     return align_proba(pipe.predict_proba(X), pipe.classes_, classes)
 
 
-def cross_validate(spec: ModelSpec, pipeline, X: pd.DataFrame, y: pd.Series,
-                   folds: list[tuple[np.ndarray, np.ndarray]], metrics: list[str], classes,
-                   pos_label, budget: Budget, must_finish: bool = False,
-                   on_fold: Callable[[int], None] | None = None) -> tuple[ModelResult, np.ndarray]:
+def cross_validate(
+    spec: ModelSpec,
+    pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    metrics: list[str],
+    classes,
+    pos_label,
+    budget: Budget,
+    must_finish: bool = False,
+    on_fold: Callable[[int], None] | None = None,
+) -> tuple[ModelResult, np.ndarray]:
     """Fit and score ``pipeline`` on every fold.
 
     Returns the per-fold result and the out-of-fold predictions. Raises :class:`Stopped` when the
@@ -61,7 +70,9 @@ def cross_validate(spec: ModelSpec, pipeline, X: pd.DataFrame, y: pd.Series,
         fold_s.append(done - start)
         budget.record(spec, len(train), done - start)
         if not must_finish and not budget.can_continue(float(np.mean(fold_s)), len(folds) - i - 1):
-            raise Stopped(f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun "
-                          "the time budget")
+            raise Stopped(
+                f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun "
+                "the time budget"
+            )
     result = ModelResult(spec.name, spec.label, scores, fit_s, predict_ms, spec.simplicity)
     return result, oof
