@@ -28,8 +28,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from modelworks.errors import BundleError
 
 MODEL_FILE = "model.skops"
@@ -127,6 +125,8 @@ def save_bundle(
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is an ordinary directory
     try:
+        import skops.io as sio  # imported here: it pulls in torch, slow to import
+
         sio.dump(model, tmp / MODEL_FILE)
         needed = sorted(sio.get_untrusted_types(file=tmp / MODEL_FILE))
         refused = _untrusted(needed)
@@ -258,6 +258,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             f"bundle {root} asks to trust {refused}, which modelworks does not "
             "allow; refusing to load it"
         )
+    import skops.io as sio  # imported here: it pulls in torch, slow to import
+
     needed = sio.get_untrusted_types(file=root / MODEL_FILE)
     unexpected = sorted(set(needed) - set(trusted))
     if unexpected:

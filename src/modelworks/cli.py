@@ -58,31 +58,27 @@ def _fmt(v: object) -> str:
 def print_leaderboard(exp) -> None:
     board = exp.leaderboard
     frame = board.to_frame()
+    # secondary metrics only as far as the screen allows; all of them are in metrics.json
+    room = max(out.width - 70, 0) // 11
+    shown = [board.metric, *board.metrics[1:][:room]]
     table = Table(
-        title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, "
-        f"ranked by {board.metric})",
+        title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, ranked by {board.metric})",
         title_justify="left",
     )
     table.add_column("#", justify="right")
     table.add_column("model", no_wrap=True)
-    for m in board.metrics:
-        table.add_column(m, justify="right")
+    for m in shown:
+        table.add_column(m, justify="right", no_wrap=True)
     table.add_column("fit s", justify="right")
     table.add_column("pred ms/1k", justify="right")
     for row in frame.itertuples(index=False):
         r = row._asdict()
         cells = [
-            f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}"
-            if m == board.metric
-            else f"{r[f'{m}_mean']:.4f}"
-            for m in board.metrics
+            f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}" if m == board.metric else f"{r[f'{m}_mean']:.4f}"
+            for m in shown
         ]
         table.add_row(
-            str(r["rank"]),
-            r["model"],
-            *cells,
-            f"{r['fit_seconds']:.2f}",
-            f"{r['predict_ms_per_1000']:.1f}",
+            str(r["rank"]), r["model"], *cells, f"{r['fit_seconds']:.2f}", f"{r['predict_ms_per_1000']:.1f}"
         )
     out.print(table)
     for name, reason in board.skipped:
@@ -103,8 +99,7 @@ def print_evaluation(exp) -> None:
         out.print(ev.confusion_matrix.to_string())
     if ev.residuals is not None:
         out.print(
-            "Residuals (actual - predicted): "
-            + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.residuals.items())
+            "Residuals (actual - predicted): " + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.residuals.items())
         )
 
 
@@ -213,9 +208,7 @@ def run(
 @app.command()
 @user_errors
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path(
-        "modelworks-out/demo"
-    ),
+    out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path("modelworks-out/demo"),
     time_budget: Budget = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the data and of the models.")] = 0,
 ) -> None:
@@ -235,9 +228,7 @@ def demo(
 def profile_cmd(
     data: Annotated[str, typer.Argument(help="Table to profile.")],
     target: Annotated[str | None, typer.Option("--target", "-t")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Directory for profile.json.")
-    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for profile.json.")] = None,
 ) -> None:
     """Describe every column, the target and the warnings; optionally save profile.json."""
     from modelworks.data.load import load
@@ -257,9 +248,7 @@ def predict(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
     data: Annotated[str, typer.Argument(help="Rows to predict.")],
     proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
-    out_file: Annotated[
-        Path | None, typer.Option("--out", help="CSV file (default: stdout).")
-    ] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")] = None,
 ) -> None:
     """Predict DATA with a saved BUNDLE (verified against its manifest)."""
     from modelworks.bundle import load_bundle

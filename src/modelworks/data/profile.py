@@ -330,6 +330,7 @@ class Profile:
 
 
 # ---------------------------------------------------------------------- entry point
+@np.errstate(all="ignore")  # infinite or constant values must not print RuntimeWarnings
 def profile(
     df: pd.DataFrame,
     target: str | None = None,
@@ -710,7 +711,7 @@ def _target_rates(
             order = [str(v) for v in top] + ["other", "(missing)"]
         elif col.kind == "numeric":
             v = numk[name]
-            present = v.dropna()
+            present = v[np.isfinite(v)]  # infinite values would make the bin edges NaN
             if present.empty:
                 continue
             levels = np.sort(present.unique())

@@ -16,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 from modelworks.data.kinds import parse_dates, parse_numbers
 
 DATE_PARTS = ("year", "month", "day", "dayofweek")
+#: Part name (kept in the feature names) to the pandas accessor (``.dt.dayofweek`` is deprecated).
+_DT_ATTRIBUTE = {"dayofweek": "day_of_week"}
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -65,7 +67,8 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 dates = parse_dates(values)
                 parts = [*DATE_PARTS, "hour"] if col.get("has_time") else list(DATE_PARTS)
                 for part in parts:
-                    out[f"{name}__{part}"] = getattr(dates.dt, part).astype("float64")
+                    attr = _DT_ATTRIBUTE.get(part, part)
+                    out[f"{name}__{part}"] = getattr(dates.dt, attr).astype("float64")
                 out[f"{name}__days"] = (dates - _EPOCH).dt.total_seconds().astype("float64") / 86400
             elif kind == "text":
                 out[name] = values.astype("string").fillna("").astype(object)
