@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 
@@ -86,7 +87,8 @@ def build_preprocessor(
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     layout = Layout.from_columns(columns)
-    target_encoder = TargetEncoder(target_type=_target_type(task), random_state=seed)
+    splitter = (KFold if task == "regression" else StratifiedKFold)(5, shuffle=True, random_state=seed)
+    target_encoder = TargetEncoder(target_type=_target_type(task), cv=splitter)
     steps: list[tuple] = []
     if family == "tree":
         if layout.numeric:
