@@ -46,6 +46,9 @@ TRUSTED_PREFIXES = (
     "collections.",
     "pandas.",
 )
+#: Exact names trusted beyond the prefixes. HistGradientBoosting with native categories holds a
+#: ``partial(sklearn.utils.validation.check_array)``; skops checks the wrapped function's type separately.
+TRUSTED_NAMES = frozenset({"functools.partial"})
 _VERSIONED = (
     "modelworks",
     "scikit-learn",
@@ -83,7 +86,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _untrusted(types: list[str]) -> list[str]:
-    return [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+    return [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES]
 
 
 def save_bundle(
@@ -113,11 +116,7 @@ def save_bundle(
         The bundle directory.
     """
     dest = Path(path).resolve()
-    if (
-        dest.exists()
-        and not (dest / MANIFEST).exists()
-        and (not dest.is_dir() or any(dest.iterdir()))
-    ):
+    if dest.exists() and not (dest / MANIFEST).exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BundleError(f"{dest} exists and is not a modelworks bundle; choose another --out")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -132,8 +131,7 @@ def save_bundle(
         refused = _untrusted(needed)
         if refused:
             raise BundleError(
-                f"the model holds types modelworks does not trust ({refused}); "
-                "remove that component"
+                f"the model holds types modelworks does not trust ({refused}); remove that component"
             )
         _write_json(tmp / "schema.json", schema)
         _write_json(tmp / "metrics.json", _json_safe(metrics))
@@ -209,9 +207,7 @@ def verify(path: str | os.PathLike) -> dict:
     """Check every file of a bundle against its manifest; return the manifest."""
     root = Path(path)
     if not root.is_dir():
-        raise BundleError(
-            f"bundle {root} not found; give the directory written by 'modelworks run --out'"
-        )
+        raise BundleError(f"bundle {root} not found; give the directory written by 'modelworks run --out'")
     if not (root / MANIFEST).is_file():
         raise BundleError(
             f"{root} has no {MANIFEST}, so it is not a modelworks bundle; "
@@ -255,8 +251,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     refused = _untrusted(trusted)
     if refused:
         raise BundleError(
-            f"bundle {root} asks to trust {refused}, which modelworks does not "
-            "allow; refusing to load it"
+            f"bundle {root} asks to trust {refused}, which modelworks does not allow; refusing to load it"
         )
     import skops.io as sio  # imported here: it pulls in torch, slow to import
 
@@ -274,9 +269,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
             f"{exc}); check the library versions in manifest.json"
         ) from None
-    return Bundle(
-        root, model, _read_json(root / "schema.json"), _read_json(root / "metrics.json"), manifest
-    )
+    return Bundle(root, model, _read_json(root / "schema.json"), _read_json(root / "metrics.json"), manifest)
 
 
 def load_model(path: str | os.PathLike):

@@ -81,6 +81,9 @@ def print_leaderboard(exp) -> None:
             str(r["rank"]), r["model"], *cells, f"{r['fit_seconds']:.2f}", f"{r['predict_ms_per_1000']:.1f}"
         )
     out.print(table)
+    for r in board.results:
+        if r.name == "ensemble":
+            out.print(f"ensemble = {r.label.removeprefix('Ensemble of ')} (weights chosen on out-of-fold predictions)")
     for name, reason in board.skipped:
         out.print(f"skipped {name}: {reason}")
 
@@ -132,6 +135,7 @@ def run_workflow(
     models: str | None = None,
     seed: int = 0,
     refit: bool = True,
+    ensemble: bool = True,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     from modelworks.data.load import load
@@ -153,6 +157,7 @@ def run_workflow(
         test_size=test_size,
         seed=seed,
         refit=refit,
+        ensemble=ensemble,
         progress=True,
         console=err,
         models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
@@ -187,6 +192,7 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
     refit: Annotated[bool, typer.Option(help="Refit the best model on all rows.")] = True,
+    ensemble: Annotated[bool, typer.Option(help="Consider an ensemble of the best models.")] = True,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -202,6 +208,7 @@ def run(
         models=models,
         seed=seed,
         refit=refit,
+        ensemble=ensemble,
     )
 
 

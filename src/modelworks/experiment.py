@@ -31,6 +31,7 @@ from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
 from modelworks.search.budget import Budget, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
+from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import Leaderboard, ModelResult
 
 
@@ -48,9 +49,7 @@ class Cleaning:
         return dict(self.__dict__)
 
 
-def build_pipeline(
-    spec: ModelSpec, columns: list[dict], task: str, seed: int, n_jobs: int
-) -> Pipeline:
+def build_pipeline(spec: ModelSpec, columns: list[dict], task: str, seed: int, n_jobs: int) -> Pipeline:
     """The full pipeline of one model: raw DataFrame in, predictions out."""
     ctx = BuildContext(task=task, seed=seed, n_jobs=n_jobs, columns=columns)
     return Pipeline(
@@ -89,6 +88,8 @@ class Experiment:
         Threads for models that use them; defaults to the number of CPUs.
     refit : bool
         Refit the chosen pipeline on all rows (train and test) before saving.
+    ensemble : bool
+        Also consider a weighted ensemble of the best models (see :mod:`modelworks.search.ensemble`).
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -113,6 +114,7 @@ class Experiment:
         seed: int = 0,
         n_jobs: int | None = None,
         refit: bool = True,
+        ensemble: bool = True,
         progress: bool = False,
         console: Console | None = None,
     ):
@@ -130,6 +132,8 @@ class Experiment:
         self.seed = seed
         self.n_jobs = n_jobs or os.cpu_count() or 1
         self.refit = refit
+        self.ensemble = ensemble
+        self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
         self.console = console or Console(stderr=True)
         self.cleaning = Cleaning(rows_in=len(self.data))
@@ -190,16 +194,18 @@ class Experiment:
                 "add informative columns"
             )
         self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
-        self.positive_label = (
-            positive_label(self.classes) if self.classes and self.task == "binary" else None
-        )
+        self.positive_label = positive_label(self.classes) if self.classes and self.task == "binary" else None
         splitter = (StratifiedKFold if classification else KFold)(
             n_splits=self.cv, shuffle=True, random_state=self.seed
         )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
 
-    def pipeline(self, name: str) -> Pipeline:
+    def pipeline(self, name: str):
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
+        if name == "ensemble":
+            return WeightedEnsemble(
+                [(n, self.pipeline(n)) for n, _ in self._ensemble], [w for _, w in self._ensemble]
+            )
         spec = next(s for s in self.specs if s.name == name)
         return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs)
 
@@ -261,8 +267,7 @@ class Experiment:
                     skipped.append(
                         (
                             spec.name,
-                            f"failed: {type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                         )
                     )
                 else:
@@ -274,11 +279,40 @@ class Experiment:
                 bar.advance(job)
         if not results:
             reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no candidate models"
-            raise ModelworksError(
-                f"no model finished ({reasons}); raise --time-budget or check the data"
-            )
+            raise ModelworksError(f"no model finished ({reasons}); raise --time-budget or check the data")
+        if self.ensemble and len(results) >= 2:
+            self._add_ensemble(results, skipped)
         self.leaderboard = Leaderboard(self.metric, self.metrics, results, skipped)
         return self.leaderboard
+
+    def _add_ensemble(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
+        """Add a weighted ensemble of the best models, if it mixes several and the budget allows."""
+        top = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
+        oofs = [self._oof[r.name] for r in top]
+        weights = greedy_weights(oofs, self.y_train, self.metric, self.classes, self.positive_label)
+        members = [(r, w) for r, w in zip(top, weights, strict=True) if w > 0]
+        if len(members) < 2:
+            skipped.append(("ensemble", f"ensemble selection kept only {members[0][0].name}"))
+            return
+        fold_fit = [sum(r.fit_seconds[i] for r, _ in members) for i in range(len(self.folds))]
+        if not self.budget.can_continue(float(np.mean(fold_fit)), 0):
+            skipped.append(("ensemble", "its final fits would not finish within the time budget"))
+            return
+        scores = cross_fitted_scores(
+            [self._oof[r.name] for r, _ in members],
+            self.y_train,
+            self.folds,
+            self.metrics,
+            self.classes,
+            self.positive_label,
+        )
+        predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
+        label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
+        results.append(ModelResult("ensemble", label, scores, fold_fit, predict_ms, simplicity=9))
+        self._ensemble = [(r.name, float(w)) for r, w in members]
+        best = Leaderboard(self.metric, self.metrics, list(results)).best
+        if best.name == "ensemble":
+            self.budget.reserve_final(float(np.mean(fold_fit)))
 
     @property
     def best_name(self) -> str:

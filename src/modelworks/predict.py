@@ -11,9 +11,7 @@ from modelworks.errors import ConfigError
 from modelworks.evaluate.metrics import align_proba
 
 
-def predict_frame(
-    bundle: Bundle, df: pd.DataFrame, proba: bool = False
-) -> tuple[pd.DataFrame, list[str]]:
+def predict_frame(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """Predictions for the rows of ``df``, in the same order.
 
     Parameters

@@ -96,9 +96,7 @@ def make_churn(n_customers: int = 5000, seed: int = 0) -> pd.DataFrame:
     income_z = (log_income - log_income.mean()) / (log_income.std() or 1.0)
 
     # Plan choice: multinomial logit, richer customers lean to dearer plans.
-    plan_logits = np.column_stack(
-        [0.7 - 0.6 * income_z, 0.3 + 0.0 * income_z, -0.6 + 0.6 * income_z]
-    )
+    plan_logits = np.column_stack([0.7 - 0.6 * income_z, 0.3 + 0.0 * income_z, -0.6 + 0.6 * income_z])
     plan_p = np.exp(plan_logits)
     plan_p /= plan_p.sum(axis=1, keepdims=True)
     plan_idx = (rng.random(n)[:, None] > np.cumsum(plan_p, axis=1)).sum(axis=1)

@@ -76,9 +76,7 @@ class ColumnInfo:
 
 
 def _looks_like_id_name(name: str) -> bool:
-    return bool(
-        _ID_NAME.search(name) and (name.lower() == "id" or not name.lower().endswith("paid"))
-    )
+    return bool(_ID_NAME.search(name) and (name.lower() == "id" or not name.lower().endswith("paid")))
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
@@ -151,9 +149,7 @@ def infer_column(series: pd.Series) -> ColumnInfo:
         return ColumnInfo(name, "identifier", n_unique=n_unique)
     if unique_share > 0.5 and n > 20 and _looks_like_id_name(name):
         return ColumnInfo(name, "identifier", n_unique=n_unique)
-    return ColumnInfo(
-        name, "categorical", n_unique=n_unique, high_cardinality=n_unique > HIGH_CARDINALITY
-    )
+    return ColumnInfo(name, "categorical", n_unique=n_unique, high_cardinality=n_unique > HIGH_CARDINALITY)
 
 
 def _has_time(dates: pd.Series) -> bool:

@@ -147,9 +147,7 @@ def load(
 # --------------------------------------------------------------------------------------------
 
 
-def _load_file(
-    path: Path, *, table: str | None, query: str | None, sheet: str | int | None
-) -> pd.DataFrame:
+def _load_file(path: Path, *, table: str | None, query: str | None, sheet: str | int | None) -> pd.DataFrame:
     label = f"file '{path}'"
     if not path.exists():
         raise DataError(f"{label} not found; check the path")
@@ -177,9 +175,7 @@ def _load_file(
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise DataError(
-            f"{label} cannot be read ({_one_line(exc)}); check its permissions"
-        ) from exc
+        raise DataError(f"{label} cannot be read ({_one_line(exc)}); check its permissions") from exc
     if size == 0:
         raise DataError(f"{label} is empty (0 bytes); pass a file that holds a table")
 
@@ -195,9 +191,7 @@ def _load_file(
         else:
             df = _read_jsonl(path, label, gz=gz)
     except PermissionError as exc:
-        raise DataError(
-            f"{label} cannot be read (permission denied); check its permissions"
-        ) from exc
+        raise DataError(f"{label} cannot be read (permission denied); check its permissions") from exc
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(
             f"{label} is not a readable gzip file ({_one_line(exc)}); check the file or remove "
@@ -295,9 +289,7 @@ def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
     decimal = "."
     if sep == ";":
         cells = [c for r in rows[1:] for c in r]
-        if any(_COMMA_DECIMAL.match(c) for c in cells) and not any(
-            _DOT_DECIMAL.match(c) for c in cells
-        ):
+        if any(_COMMA_DECIMAL.match(c) for c in cells) and not any(_DOT_DECIMAL.match(c) for c in cells):
             decimal = ","
 
     def read(enc: str) -> pd.DataFrame:
@@ -322,9 +314,7 @@ def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
                 raise
             df = read("latin-1")
     except pd.errors.EmptyDataError as exc:
-        raise DataError(
-            f"{label} is empty (no columns found); pass a file that holds a table"
-        ) from exc
+        raise DataError(f"{label} is empty (no columns found); pass a file that holds a table") from exc
     except (pd.errors.ParserError, UnicodeError, ValueError, csv.Error) as exc:
         raise _binary_error(label, f"parsing failed: {_one_line(exc)}") from exc
     if not isinstance(df.index, pd.RangeIndex):  # pandas took the first field as an index
@@ -372,18 +362,13 @@ def _read_excel(path: Path, label: str, sheet: str | int | None) -> pd.DataFrame
         ):
             listed = ", ".join(repr(n) for n in names)
             raise DataError(
-                f"{label} has no sheet {which!r}; choose one of {listed} (by name or 0-based "
-                "position)"
+                f"{label} has no sheet {which!r}; choose one of {listed} (by name or 0-based position)"
             )
         try:
             header = pd.read_excel(xf, sheet_name=which, header=None, nrows=1)
             if len(header):
-                _check_duplicates(
-                    [str(v).strip() for v in header.iloc[0].tolist() if not pd.isna(v)], label
-                )
-            return pd.read_excel(
-                xf, sheet_name=which, na_values=list(MISSING_MARKERS), keep_default_na=False
-            )
+                _check_duplicates([str(v).strip() for v in header.iloc[0].tolist() if not pd.isna(v)], label)
+            return pd.read_excel(xf, sheet_name=which, na_values=list(MISSING_MARKERS), keep_default_na=False)
         except DataError:
             raise
         except Exception as exc:
@@ -528,15 +513,12 @@ def _load_sql(url: Any, *, table: str | None, query: str | None, label: str) -> 
                     "never creates a database)"
                 )
             if db_path.is_dir():
-                raise DataError(
-                    f"SQLite database path '{database}' is a directory; pass the database file"
-                )
+                raise DataError(f"SQLite database path '{database}' is a directory; pass the database file")
     try:
         engine = sa.create_engine(url)
     except Exception as exc:  # unknown dialect, missing driver, bad arguments
         raise DataError(
-            f"cannot open {label} ({_one_line(exc)}); check the URL and that its database "
-            "driver is installed"
+            f"cannot open {label} ({_one_line(exc)}); check the URL and that its database driver is installed"
         ) from exc
     try:
         with engine.connect() as conn:
@@ -560,9 +542,7 @@ def _load_sql(url: Any, *, table: str | None, query: str | None, label: str) -> 
                         )
                     table = names[0]
                 if table not in names:
-                    raise DataError(
-                        f"table '{table}' not found in {label}; available tables: {listed}"
-                    )
+                    raise DataError(f"table '{table}' not found in {label}; available tables: {listed}")
                 quoted = conn.dialect.identifier_preparer.quote(table)
                 df = pd.read_sql_query(f"SELECT * FROM {quoted}", conn)
                 source_label = f"table '{table}' in {label}"

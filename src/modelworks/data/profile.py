@@ -183,10 +183,7 @@ class Profile:
 
     def __repr__(self) -> str:
         task = f", target={self.target['name']!r} ({self.target['task']})" if self.target else ""
-        return (
-            f"Profile({self.n_rows} rows × {self.n_columns} columns{task}, "
-            f"{len(self.warnings)} warnings)"
-        )
+        return f"Profile({self.n_rows} rows × {self.n_columns} columns{task}, {len(self.warnings)} warnings)"
 
     def warning_codes(self, column: str | None = None) -> set[str]:
         """Codes of the warnings raised, optionally only those about ``column``."""
@@ -206,8 +203,7 @@ class Profile:
                 "target": self.target,
                 "columns": self.columns.to_dict(orient="records"),
                 "target_rates": {
-                    name: table.to_dict(orient="records")
-                    for name, table in self.target_rates.items()
+                    name: table.to_dict(orient="records") for name, table in self.target_rates.items()
                 },
                 "associations": self.associations.to_dict(orient="records"),
                 "warnings": [w.to_dict() for w in self.warnings],
@@ -247,13 +243,11 @@ class Profile:
         header = Text()
         header.append("Profile ", style="bold")
         header.append(
-            f"{self.n_rows:,} rows × {self.n_columns} columns · "
-            f"{self.n_duplicate_rows:,} duplicate rows"
+            f"{self.n_rows:,} rows × {self.n_columns} columns · {self.n_duplicate_rows:,} duplicate rows"
         )
         if self.target:
             header.append(
-                f" · target {self.target['name']!r}: {self.target['task']} "
-                f"({self.target['reason']})"
+                f" · target {self.target['name']!r}: {self.target['task']} ({self.target['reason']})"
             )
         console.print(header)
         if self.sampled:
@@ -288,14 +282,10 @@ class Profile:
             console.print(f"[bold]Target[/bold] {t['name']} — {t['task']}")
             if t["task"] == "regression":
                 console.print(
-                    "  "
-                    + "  ".join(f"{k} {_fmt(t[k])}" for k in ("mean", "std", "min", "max", "skew"))
+                    "  " + "  ".join(f"{k} {_fmt(t[k])}" for k in ("mean", "std", "min", "max", "skew"))
                 )
             else:
-                parts = [
-                    f"{c['label']}: {c['count']:,} ({100 * c['share']:.1f}%)"
-                    for c in t["classes"][:10]
-                ]
+                parts = [f"{c['label']}: {c['count']:,} ({100 * c['share']:.1f}%)" for c in t["classes"][:10]]
                 console.print("  " + " · ".join(parts))
                 console.print(f"  majority/minority ratio {_fmt(t['imbalance_ratio'])}")
 
@@ -393,9 +383,7 @@ def profile(
     if target is not None:
         infos[target] = infer_column(data[target])
 
-    numeric = {
-        name: parse_numbers(data[name]) for name, info in infos.items() if info.kind == "numeric"
-    }
+    numeric = {name: parse_numbers(data[name]) for name, info in infos.items() if info.kind == "numeric"}
     columns = _column_table(data, infos, numeric, target)
     out_warnings = _column_warnings(columns, len(data))
     if n_dup:
@@ -606,8 +594,7 @@ def _target_summary(y: pd.Series, task: str, reason: str) -> dict:
     counts = y.value_counts(dropna=True)
     total = int(counts.sum())
     info["classes"] = [
-        {"label": _native(label), "count": int(c), "share": float(c / total)}
-        for label, c in counts.items()
+        {"label": _native(label), "count": int(c), "share": float(c / total)} for label, c in counts.items()
     ]
     info["majority"] = _native(counts.index[0])
     info["minority"] = _native(counts.index[-1])
@@ -626,8 +613,7 @@ def _target_warnings(info: dict) -> list[ProfileWarning]:
             ProfileWarning(
                 "target_missing",
                 name,
-                f"target {name!r} is missing in {info['missing']:,} rows; "
-                "they are left out of training",
+                f"target {name!r} is missing in {info['missing']:,} rows; they are left out of training",
             )
         )
     if info["task"] != "regression":
@@ -735,9 +721,7 @@ def _target_rates(
                 order = labels_list + ["(missing)"]
         else:
             continue
-        rates[name] = _rate_table(
-            pd.Series(key, index=dk.index, name="level"), order, yk, encoded, task
-        )
+        rates[name] = _rate_table(pd.Series(key, index=dk.index, name="level"), order, yk, encoded, task)
     return rates
 
 
@@ -903,9 +887,7 @@ def _leakage_warnings(
             if x is None:
                 continue
             if task == "regression":
-                model: Any = DecisionTreeRegressor(
-                    max_depth=8, min_samples_leaf=3, random_state=seed
-                )
+                model: Any = DecisionTreeRegressor(max_depth=8, min_samples_leaf=3, random_state=seed)
                 pred = np.empty(len(y), dtype="float64")
             else:
                 model = DecisionTreeClassifier(max_depth=8, min_samples_leaf=3, random_state=seed)
@@ -914,9 +896,7 @@ def _leakage_warnings(
                 model.fit(x[train], y[train])
                 if task == "binary":
                     proba = model.predict_proba(x[test])
-                    pred[test] = (
-                        proba[:, list(model.classes_).index(1)] if (1 in model.classes_) else 0.0
-                    )
+                    pred[test] = proba[:, list(model.classes_).index(1)] if (1 in model.classes_) else 0.0
                 else:
                     pred[test] = model.predict(x[test])
             if task == "binary":

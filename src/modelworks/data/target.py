@@ -30,8 +30,7 @@ def find_target(df: pd.DataFrame, target: str) -> pd.Series:
     suggestion = (
         f"did you mean {', '.join(repr(h) for h in hint)}?"
         if hint
-        else f"the columns are {', '.join(repr(n) for n in names[:12])}"
-        + (" …" if len(names) > 12 else "")
+        else f"the columns are {', '.join(repr(n) for n in names[:12])}" + (" …" if len(names) > 12 else "")
     )
     raise TargetError(f"target column {target!r} not found; {suggestion}")
 

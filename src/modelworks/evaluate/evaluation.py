@@ -91,17 +91,13 @@ def evaluate_predictions(
             "q95": q[4],
             "max_abs": float(np.abs(residual).max()),
         }
-        return Evaluation(
-            model, task, metrics, len(y), residuals={k: float(v) for k, v in residuals.items()}
-        )
+        return Evaluation(model, task, metrics, len(y), residuals={k: float(v) for k, v in residuals.items()})
     labels = np.asarray(classes)
     predicted = labels[np.argmax(pred, axis=1)]
     truth = np.asarray(y).astype(labels.dtype)
     cm = skm.confusion_matrix(truth, predicted, labels=labels)
     names = [str(c) for c in labels]
-    frame = pd.DataFrame(
-        cm, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted")
-    )
+    frame = pd.DataFrame(cm, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted"))
     report = skm.classification_report(
         [str(v) for v in truth],
         [str(v) for v in predicted],
@@ -109,6 +105,4 @@ def evaluate_predictions(
         output_dict=True,
         zero_division=0,
     )
-    return Evaluation(
-        model, task, metrics, len(y), confusion_matrix=frame, classification_report=report
-    )
+    return Evaluation(model, task, metrics, len(y), confusion_matrix=frame, classification_report=report)

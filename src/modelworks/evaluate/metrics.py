@@ -60,9 +60,7 @@ def _binary(fn):
 
 
 def _macro_f1(y, proba, classes, pos_label):
-    return skm.f1_score(
-        y, _labels(proba, classes), average="macro", labels=list(classes), zero_division=0
-    )
+    return skm.f1_score(y, _labels(proba, classes), average="macro", labels=list(classes), zero_division=0)
 
 
 def _rmse(y, pred, *_):

@@ -231,9 +231,7 @@ def candidates(task: str, names: list[str] | None = None) -> list[ModelSpec]:
     if names:
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
-            raise ConfigError(
-                f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(REGISTRY)}"
-            )
+            raise ConfigError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(REGISTRY)}")
         specs = [REGISTRY[n] for n in names]
         wrong = [s.name for s in specs if task not in s.tasks]
         if wrong:

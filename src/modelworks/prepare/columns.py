@@ -63,9 +63,7 @@ def _target_type(task: str) -> str:
     return "continuous" if task == "regression" else task
 
 
-def build_preprocessor(
-    columns: list[dict], family: str, task: str, seed: int = 0
-) -> ColumnTransformer:
+def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 0) -> ColumnTransformer:
     """Build the ColumnTransformer for one model family.
 
     Parameters
@@ -135,15 +133,11 @@ def build_preprocessor(
             )
         )
     if layout.high_cardinality:
-        steps.append(
-            ("high", make_pipeline(target_encoder, StandardScaler()), layout.high_cardinality)
-        )
+        steps.append(("high", make_pipeline(target_encoder, StandardScaler()), layout.high_cardinality))
     for name in layout.text:
         vocab = 300 if dense else 20000
         steps.append((f"text_{name}", TfidfVectorizer(max_features=vocab, min_df=2), name))
-    return ColumnTransformer(
-        steps, sparse_threshold=0.0 if dense else 0.3, verbose_feature_names_out=False
-    )
+    return ColumnTransformer(steps, sparse_threshold=0.0 if dense else 0.3, verbose_feature_names_out=False)
 
 
 def native_categorical_indices(columns: list[dict]) -> list[int]:

@@ -71,8 +71,7 @@ def cross_validate(
         budget.record(spec, len(train), done - start)
         if not must_finish and not budget.can_continue(float(np.mean(fold_s)), len(folds) - i - 1):
             raise Stopped(
-                f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun "
-                "the time budget"
+                f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
             )
     result = ModelResult(spec.name, spec.label, scores, fit_s, predict_ms, spec.simplicity)
     return result, oof

@@ -73,9 +73,7 @@ class Leaderboard:
 
     def fold_scores(self) -> dict[str, dict[str, list[float]]]:
         """Per-model, per-metric scores of every fold (the same folds for every model)."""
-        return {
-            r.name: {m: list(map(float, v)) for m, v in r.fold_scores.items()} for r in self.results
-        }
+        return {r.name: {m: list(map(float, v)) for m, v in r.fold_scores.items()} for r in self.results}
 
     def __len__(self) -> int:
         return len(self.results)

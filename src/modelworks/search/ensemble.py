@@ -1,0 +1,105 @@
+"""A weighted average of the best models, chosen greedily on out-of-fold predictions.
+
+Caruana et al. (2004) ensemble selection, as AutoGluon and auto-sklearn use it: start from nothing and
+repeatedly add (with replacement) the model whose addition most improves the ranking metric of the
+averaged out-of-fold predictions. The weights come from predictions the models made on rows they were
+not trained on, so no extra fitting is needed. To keep the leaderboard honest the ensemble's own CV
+score is cross-fitted: the weights used to score fold k are chosen on the other folds only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from modelworks.evaluate.metrics import METRICS, align_proba, score_all
+
+ROUNDS = 25
+MAX_MEMBERS = 6
+
+
+def greedy_weights(
+    oofs: list[np.ndarray], y, metric: str, classes, pos_label, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Ensemble-selection weights (summing to 1) of the models whose predictions are ``oofs``.
+
+    Parameters
+    ----------
+    oofs : list of ndarray
+        Out-of-fold predictions of each model (probabilities or values), aligned with ``y``.
+    y : Series
+        True targets.
+    metric : str
+        The metric to optimise.
+    classes, pos_label
+        As for :func:`modelworks.evaluate.metrics.score_all`.
+    rows : ndarray, optional
+        Restrict the selection to these row positions.
+    """
+    rows = np.arange(len(y)) if rows is None else rows
+    target = y.iloc[rows]
+    preds = [p[rows] for p in oofs]
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    counts = np.zeros(len(preds))
+    total = np.zeros_like(preds[0], dtype=float)
+    for step in range(1, ROUNDS + 1):
+        best, best_score = 0, -np.inf
+        for i, p in enumerate(preds):
+            candidate = (total + p) / step
+            s = sign * score_all([metric], target, candidate, classes, pos_label)[metric]
+            if s > best_score + 1e-12:
+                best, best_score = i, s
+        counts[best] += 1
+        total += preds[best]
+    return counts / counts.sum()
+
+
+def cross_fitted_scores(
+    oofs: list[np.ndarray], y, folds, metrics: list[str], classes, pos_label
+) -> dict[str, list[float]]:
+    """Scores of the ensemble on each fold, with weights chosen on the other folds."""
+    scores: dict[str, list[float]] = {m: [] for m in metrics}
+    for _, val in folds:
+        others = np.setdiff1d(np.arange(len(y)), val)
+        w = greedy_weights(oofs, y, metrics[0], classes, pos_label, rows=others)
+        pred = sum(wi * p[val] for wi, p in zip(w, oofs, strict=True))
+        for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():
+            scores[m].append(v)
+    return scores
+
+
+class WeightedEnsemble(BaseEstimator):
+    """Weighted average of fitted pipelines' probabilities (classification) or predictions.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+        The members.
+    weights : list of float
+        One weight per member, summing to 1.
+    """
+
+    def __init__(self, estimators=None, weights=None):
+        self.estimators = estimators
+        self.weights = weights
+
+    def fit(self, X, y):
+        self.estimators_ = [(name, clone(est).fit(X, y)) for name, est in self.estimators or []]
+        first = self.estimators_[0][1]
+        if hasattr(first, "classes_"):
+            self.classes_ = first.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        return sum(
+            w * align_proba(est.predict_proba(X), list(est.classes_), list(self.classes_))
+            for w, (_, est) in zip(self.weights, self.estimators_, strict=True)
+        )
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        if hasattr(self, "classes_"):
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return sum(w * est.predict(X) for w, (_, est) in zip(self.weights, self.estimators_, strict=True))
