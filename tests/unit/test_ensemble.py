@@ -78,3 +78,15 @@ def test_hist_gradient_boosting_with_categories_saves_and_loads(churn_df, tmp_pa
     np.testing.assert_allclose(
         model.predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test)
     )
+
+
+def test_regression_ensemble_with_catboost_predicts_values(regression_df) -> None:
+    target = regression_df.columns[-1]
+    exp = Experiment(regression_df, target, models=["linear", "catboost"], cv=3, n_jobs=1)
+    ensemble = WeightedEnsemble(
+        [("linear", exp.pipeline("linear")), ("catboost", exp.pipeline("catboost"))], [0.5, 0.5]
+    ).fit(exp.X_train, exp.y_train)
+    assert not hasattr(ensemble, "classes_")
+    pred = ensemble.predict(exp.X_test)
+    members = [est.predict(exp.X_test) for _, est in ensemble.estimators_]
+    np.testing.assert_allclose(pred, 0.5 * members[0] + 0.5 * members[1])

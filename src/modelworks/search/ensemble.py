@@ -87,7 +87,7 @@ class WeightedEnsemble(BaseEstimator):
     def fit(self, X, y):
         self.estimators_ = [(name, clone(est).fit(X, y)) for name, est in self.estimators or []]
         first = self.estimators_[0][1]
-        if hasattr(first, "classes_"):
+        if hasattr(first, "predict_proba"):  # some regressors (CatBoost) also carry classes_
             self.classes_ = first.classes_
         return self
 
