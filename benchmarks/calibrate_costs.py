@@ -26,9 +26,7 @@ def fold_time(exp: Experiment, name: str, n: int) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X, y)
-        (pipe.predict_proba if exp.task != "regression" else pipe.predict)(
-            exp.X_test.iloc[: n // 4]
-        )
+        (pipe.predict_proba if exp.task != "regression" else pipe.predict)(exp.X_test.iloc[: n // 4])
     return time.perf_counter() - start
 
 

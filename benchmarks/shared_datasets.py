@@ -153,9 +153,7 @@ def run_one(name: str, budget: float, work: Path) -> dict:
     mw_score = score(metric, test[target], pd.read_csv(pred_file), labels, positive)
     classic_best, classic_pred = classic(train, test, target, task, metric)
     classic_score = score(metric, test[target], classic_pred, labels, positive)
-    better = (
-        (mw_score <= classic_score) if metric in LOWER_IS_BETTER else (mw_score >= classic_score)
-    )
+    better = (mw_score <= classic_score) if metric in LOWER_IS_BETTER else (mw_score >= classic_score)
     return {
         "dataset": name,
         "task": task,

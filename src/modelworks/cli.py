@@ -83,7 +83,8 @@ def print_leaderboard(exp) -> None:
     out.print(table)
     for r in board.results:
         if r.name == "ensemble":
-            out.print(f"ensemble = {r.label.removeprefix('Ensemble of ')} (weights chosen on out-of-fold predictions)")
+            members = r.label.removeprefix("Ensemble of ")
+            out.print(f"ensemble = {members} (weights chosen on out-of-fold predictions)")
     for name, reason in board.skipped:
         out.print(f"skipped {name}: {reason}")
 

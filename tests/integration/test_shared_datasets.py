@@ -52,9 +52,7 @@ def test_run_and_predict_on_shared_dataset(name: str, tmp_path: Path) -> None:
     summary = json.loads((out / "metrics.json").read_text())
     schema = json.loads((out / "schema.json").read_text())
     assert summary["leaderboard"], "no model compared"
-    assert all(
-        len(v[summary["metric"]]) == summary["cv_folds"] for v in summary["fold_scores"].values()
-    )
+    assert all(len(v[summary["metric"]]) == summary["cv_folds"] for v in summary["fold_scores"].values())
 
     task = schema["target"]["task"]
     pred_file = tmp_path / "pred.csv"

@@ -105,9 +105,7 @@ def test_signal_is_learnable_but_not_trivial(churn: pd.DataFrame) -> None:
             "premium": (churn["plan"] == "premium").astype(int),
         }
     )
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, random_state=0, stratify=y
-    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
     model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
     auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
     assert 0.65 < auc < 0.95

@@ -75,9 +75,7 @@ def test_hist_gradient_boosting_with_categories_saves_and_loads(churn_df, tmp_pa
     exp = Experiment(churn_df, "will_churn", models=["hist_gradient_boosting"], cv=3, n_jobs=1)
     path = exp.save(tmp_path / "hgb")
     model = load_model(path)
-    np.testing.assert_allclose(
-        model.predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test)
-    )
+    np.testing.assert_allclose(model.predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test))
 
 
 def test_regression_ensemble_with_catboost_predicts_values(regression_df) -> None:

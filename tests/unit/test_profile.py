@@ -460,7 +460,5 @@ def test_titanic():
     assoc = prof.associations.set_index("feature")
     assert assoc.loc["sex", "cramers_v"] > 0.4
     rates = prof.target_rates["sex"].set_index("level")
-    assert rates.loc["female", "rate"] == pytest.approx(
-        df.loc[df["sex"] == "female", "survived"].mean()
-    )
+    assert rates.loc["female", "rate"] == pytest.approx(df.loc[df["sex"] == "female", "survived"].mean())
     json.dumps(prof.to_dict(), allow_nan=False)
