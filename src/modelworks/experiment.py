@@ -200,11 +200,13 @@ class Experiment:
         )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
 
-    def pipeline(self, name: str):
+    def pipeline(self, name: str) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
-        if name == "ensemble":
-            return WeightedEnsemble(
-                [(n, self.pipeline(n)) for n, _ in self._ensemble], [w for _, w in self._ensemble]
+        if name == "ensemble":  # clean once, then each member's own preparation and model
+            members = [(n, Pipeline(self.pipeline(n).steps[1:])) for n, _ in self._ensemble]
+            weights = [w for _, w in self._ensemble]
+            return Pipeline(
+                [("clean", TableCleaner(self.columns)), ("model", WeightedEnsemble(members, weights))]
             )
         spec = next(s for s in self.specs if s.name == name)
         return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs)

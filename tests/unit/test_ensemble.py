@@ -61,13 +61,20 @@ def test_ensemble_in_workflow_round_trips_through_a_bundle(churn_df, tmp_path) -
     )
     board = exp.compare()
     assert "ensemble" in [r.name for r in board.results], board.skipped
-    ensemble = exp.pipeline("ensemble")
+    pipe = exp.pipeline("ensemble")
+    assert list(pipe.named_steps) == ["clean", "model"]
+    ensemble = pipe.named_steps["model"]
     assert isinstance(ensemble, WeightedEnsemble)
     assert sum(ensemble.weights) == pytest.approx(1.0)
-    fitted = ensemble.fit(exp.X_train, exp.y_train)
+    fitted = pipe.fit(exp.X_train, exp.y_train)
     proba = fitted.predict_proba(exp.X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(fitted.predict(exp.X_test)) <= {"yes", "no"}
+    path = exp.save(tmp_path / "bundle")
+    if exp.best_name == "ensemble":
+        np.testing.assert_allclose(
+            load_model(path).predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test)
+        )
 
 
 def test_hist_gradient_boosting_with_categories_saves_and_loads(churn_df, tmp_path) -> None:

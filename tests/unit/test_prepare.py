@@ -203,7 +203,12 @@ def test_experiment_pipeline_shape(churn_experiment):
     assert list(pipe.named_steps) == ["clean", "prepare", "model"]
     assert isinstance(pipe.named_steps["prepare"], ColumnTransformer)
     best = churn_experiment.best_model
-    assert list(best.named_steps) == ["clean", "prepare", "model"]
+    if churn_experiment.best_name == "ensemble":  # cleaned once, then each member prepares its own
+        assert list(best.named_steps) == ["clean", "model"]
+        members = best.named_steps["model"].estimators_
+        assert all(list(m.named_steps) == ["prepare", "model"] for _, m in members)
+    else:
+        assert list(best.named_steps) == ["clean", "prepare", "model"]
 
 
 class RowSpy(TransformerMixin, BaseEstimator):
