@@ -69,6 +69,8 @@ def print_leaderboard(exp) -> None:
     table.add_column("model", no_wrap=True)
     for m in shown:
         table.add_column(m, justify="right", no_wrap=True)
+    table.add_column("p vs best", justify="right")
+    table.add_column("tie", justify="right")
     table.add_column("fit s", justify="right")
     table.add_column("pred ms/1k", justify="right")
     for row in frame.itertuples(index=False):
@@ -78,9 +80,16 @@ def print_leaderboard(exp) -> None:
             for m in shown
         ]
         table.add_row(
-            str(r["rank"]), r["model"], *cells, f"{r['fit_seconds']:.2f}", f"{r['predict_ms_per_1000']:.1f}"
+            str(r["rank"]),
+            r["model"],
+            *cells,
+            "" if r["p_vs_best"] is None else f"{r['p_vs_best']:.2g}",
+            str(r["tie_group"]),
+            f"{r['fit_seconds']:.2f}",
+            f"{r['predict_ms_per_1000']:.1f}",
         )
     out.print(table)
+    out.print(board.verdict() + ".")
     for r in board.results:
         if r.name == "ensemble":
             members = r.label.removeprefix("Ensemble of ")
@@ -97,7 +106,12 @@ def print_evaluation(exp) -> None:
         else "kept as trained on the training part (--no-refit)"
     )
     out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
-    out.print("  " + "  ".join(f"{k} = {_fmt(v)}" for k, v in ev.metrics.items()))
+    for k, v in ev.metrics.items():
+        low, high = ev.intervals.get(k, (None, None))
+        interval = f"  (95% CI {_fmt(low)} – {_fmt(high)})" if low is not None else ""
+        out.print(f"  {k:<10} {_fmt(v)}{interval}")
+    if exp.threshold_choice is not None:
+        out.print(f"Decision threshold: {exp.threshold_choice.reading}")
     if ev.confusion_matrix is not None:
         out.print("Confusion matrix (rows: true, columns: predicted):")
         out.print(ev.confusion_matrix.to_string())
@@ -137,10 +151,15 @@ def run_workflow(
     seed: int = 0,
     refit: bool = True,
     ensemble: bool = True,
+    cv_repeats: int = 1,
+    prefer: str = "best",
+    costs: str | None = None,
+    threshold: bool = True,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     from modelworks.data.load import load
     from modelworks.data.profile import profile
+    from modelworks.evaluate.threshold import parse_costs
     from modelworks.experiment import Experiment
 
     started = time.perf_counter()
@@ -159,6 +178,10 @@ def run_workflow(
         seed=seed,
         refit=refit,
         ensemble=ensemble,
+        cv_repeats=cv_repeats,
+        prefer=prefer,
+        costs=parse_costs(costs) if costs else None,
+        threshold=threshold,
         progress=True,
         console=err,
         models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
@@ -194,6 +217,16 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
     refit: Annotated[bool, typer.Option(help="Refit the best model on all rows.")] = True,
     ensemble: Annotated[bool, typer.Option(help="Consider an ensemble of the best models.")] = True,
+    cv_repeats: Annotated[int, typer.Option(help="Repeat the K-fold split N times (more power).")] = 1,
+    prefer: Annotated[
+        str, typer.Option(help="Among models tied with the best: best, simple or fast.")
+    ] = "best",
+    costs: Annotated[
+        str | None, typer.Option(help="Binary: costs 'FP,FN'; the threshold minimises their total.")
+    ] = None,
+    threshold: Annotated[
+        bool, typer.Option(help="Binary: tune the decision threshold (F1, or --costs) out of fold.")
+    ] = True,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -210,6 +243,10 @@ def run(
         seed=seed,
         refit=refit,
         ensemble=ensemble,
+        cv_repeats=cv_repeats,
+        prefer=prefer,
+        costs=costs,
+        threshold=threshold,
     )
 
 
@@ -248,6 +285,42 @@ def profile_cmd(
         out_dir.mkdir(parents=True, exist_ok=True)
         prof.to_json(out_dir / "profile.json")
         out.print(f"\nSaved {out_dir / 'profile.json'}")
+
+
+@app.command()
+@user_errors
+def compare(
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle directories of several runs.")],
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+) -> None:
+    """Rank models across several runs (datasets or seeds): Friedman test, Nemenyi post-hoc."""
+    from modelworks.evaluate.metrics import METRICS
+    from modelworks.evaluate.runs import run_scores
+    from modelworks.evaluate.stats import friedman_nemenyi
+
+    scores, metric, dropped = run_scores(list(bundles))
+    if dropped:
+        err.print(f"notice: left out {', '.join(dropped)}: not compared in every run")
+    result = friedman_nemenyi(scores, greater_is_better=METRICS[metric].greater_is_better, alpha=alpha)
+    ranks = sorted(result.average_ranks.items(), key=lambda kv: kv[1])
+    best = ranks[0][0]
+    table = Table(
+        title=f"Ranking over {len(scores)} runs by mean CV {metric} (rank 1 = best)", title_justify="left"
+    )
+    for column in ("model", "average rank", f"mean {metric}", "vs best"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for name, rank in ranks:
+        p = result.pairwise_p.get(best, {}).get(name) if result.applicable else None
+        verdict = (
+            ""
+            if name == best or p is None
+            else (f"worse (p = {p:.2g})" if p < alpha else f"tied (p = {p:.2g})")
+        )
+        table.add_row(name, f"{rank:.2f}", f"{scores[name].mean():.4f}", verdict)
+    out.print(table)
+    if result.critical_difference is not None:
+        out.print(f"Nemenyi critical difference at alpha {alpha}: {result.critical_difference:.2f}")
+    out.print(result.reading)
 
 
 @app.command()

@@ -6,6 +6,7 @@ time budget → evaluate the best on the test set once → refit on all rows →
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,15 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import (
+    FixedThresholdClassifier,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline
 
 from modelworks.data.checks import check_classes, check_features
@@ -25,14 +34,16 @@ from modelworks.data.schema import build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ConfigError, ModelworksError
 from modelworks.evaluate.evaluation import Evaluation, evaluate_predictions
-from modelworks.evaluate.metrics import metric_names
+from modelworks.evaluate.metrics import metric_names, score_all
+from modelworks.evaluate.stats import bootstrap_ci
+from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
 from modelworks.search.budget import Budget, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
-from modelworks.search.leaderboard import Leaderboard, ModelResult
+from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
 
 
 @dataclass
@@ -115,6 +126,11 @@ class Experiment:
         n_jobs: int | None = None,
         refit: bool = True,
         ensemble: bool = True,
+        cv_repeats: int = 1,
+        prefer: str = "best",
+        threshold: bool = True,
+        costs: tuple[float, float] | None = None,
+        alpha: float = 0.05,
         progress: bool = False,
         console: Console | None = None,
     ):
@@ -122,6 +138,10 @@ class Experiment:
             raise ConfigError(f"--cv must be at least 2 (got {cv})")
         if not 0 < test_size < 1:
             raise ConfigError(f"--test-size must be between 0 and 1 (got {test_size})")
+        if cv_repeats < 1:
+            raise ConfigError(f"--cv-repeats must be at least 1 (got {cv_repeats})")
+        if prefer not in PREFER:
+            raise ConfigError(f"--prefer must be one of {', '.join(PREFER)} (got {prefer!r})")
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"--time-budget must be positive (got {time_budget})")
         self.budget = Budget(time_budget)
@@ -133,6 +153,12 @@ class Experiment:
         self.n_jobs = n_jobs or os.cpu_count() or 1
         self.refit = refit
         self.ensemble = ensemble
+        self.cv_repeats = cv_repeats
+        self.prefer = prefer
+        self.tune_threshold = threshold
+        self.costs = costs
+        self.alpha = alpha
+        self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
         self.console = console or Console(stderr=True)
@@ -195,9 +221,14 @@ class Experiment:
             )
         self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
         self.positive_label = positive_label(self.classes) if self.classes and self.task == "binary" else None
-        splitter = (StratifiedKFold if classification else KFold)(
-            n_splits=self.cv, shuffle=True, random_state=self.seed
-        )
+        if self.cv_repeats > 1:
+            splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
+                n_splits=self.cv, n_repeats=self.cv_repeats, random_state=self.seed
+            )
+        else:
+            splitter = (StratifiedKFold if classification else KFold)(
+                n_splits=self.cv, shuffle=True, random_state=self.seed
+            )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
 
     def pipeline(self, name: str) -> Pipeline:
@@ -262,6 +293,7 @@ class Experiment:
                         self.budget,
                         must_finish=not results,
                         on_fold=on_fold,
+                        n_splits=self.cv,
                     )
                 except Stopped as stop:
                     skipped.append((spec.name, str(stop)))
@@ -285,12 +317,15 @@ class Experiment:
         if self.ensemble and len(results) >= 2:
             self._add_ensemble(results, skipped)
         self.leaderboard = Leaderboard(self.metric, self.metrics, results, skipped)
+        self.leaderboard.test_significance(
+            test_fraction=1 / (self.cv - 1), alpha=self.alpha, prefer=self.prefer
+        )
         return self.leaderboard
 
     def _add_ensemble(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
         """Add a weighted ensemble of the best models, if it mixes several and the budget allows."""
         top = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
-        oofs = [self._oof[r.name] for r in top]
+        oofs = [self._oof[r.name].mean(axis=0) for r in top]
         weights = greedy_weights(oofs, self.y_train, self.metric, self.classes, self.positive_label)
         members = [(r, w) for r, w in zip(top, weights, strict=True) if w > 0]
         if len(members) < 2:
@@ -307,6 +342,7 @@ class Experiment:
             self.metrics,
             self.classes,
             self.positive_label,
+            n_splits=self.cv,
         )
         predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
         label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
@@ -318,35 +354,87 @@ class Experiment:
 
     @property
     def best_name(self) -> str:
-        return self.compare().best.name
+        """The model to evaluate and save: the best mean, or per ``prefer`` the simplest or fastest
+        of the models not significantly worse than the best."""
+        return self.compare().chosen
+
+    def _oof_of(self, name: str) -> np.ndarray:
+        """Out-of-fold predictions of ``name``, averaged over repetitions."""
+        if name == "ensemble":
+            return sum(w * self._oof[n].mean(axis=0) for n, w in self._ensemble)
+        return self._oof[name].mean(axis=0)
+
+    def _choose_threshold(self, name: str) -> float | None:
+        if self.task != "binary" or not (self.tune_threshold or self.costs):
+            return None
+        pos = list(self.classes or []).index(self.positive_label)
+        self.threshold_choice = choose_threshold(
+            self.y_train, self._oof_of(name)[:, pos], self.positive_label, costs=self.costs
+        )
+        return self.threshold_choice.threshold
+
+    def _with_threshold(self, model: Pipeline, threshold: float | None) -> Pipeline:
+        """Apply a decision threshold in ``predict`` (scikit-learn's FixedThresholdClassifier)."""
+        if threshold is None:
+            return model
+        name, last = model.steps[-1]
+        thresholded = FixedThresholdClassifier(
+            FrozenEstimator(last),  # already fitted: "fitting" the wrapper leaves it as it is
+            threshold=threshold,
+            pos_label=self.positive_label,
+            response_method="predict_proba",
+        )
+        y = pd.Series(self.classes)
+        model.steps[-1] = (name, thresholded.fit(np.zeros((len(y), 1)), y))
+        return model
 
     def evaluate(self) -> Evaluation:
-        """Fit the best pipeline on the training part, score it once on the test set, then refit
-        on all rows (unless ``refit=False``)."""
+        """Fit the chosen pipeline on the training part, score it once on the test set (with 95%
+        bootstrap intervals), then refit on all rows (unless ``refit=False``)."""
         if self.evaluation is not None:
             return self.evaluation
-        name = self.best_name
-        model = clone(self.pipeline(name))
         import warnings
 
+        name = self.best_name
+        threshold = self._choose_threshold(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(self.X_train, self.y_train)
+            model = self.pipeline(name).fit(self.X_train, self.y_train)
             pred = predict_scores(model, self.X_test, self.classes)
-            self._train_model = model
+            self._train_model = self._with_threshold(model, threshold)
             evaluation = evaluate_predictions(
-                name, self.task, self.metrics, self.y_test, pred, self.classes, self.positive_label
+                name,
+                self.task,
+                self.metrics,
+                self.y_test,
+                pred,
+                self.classes,
+                self.positive_label,
+                threshold=threshold,
             )
+            evaluation.intervals = {
+                m: bootstrap_ci(
+                    self.y_test.to_numpy(),
+                    pred,
+                    functools.partial(
+                        _metric, m, classes=self.classes, pos_label=self.positive_label, threshold=threshold
+                    ),
+                    n_resamples=BOOTSTRAP_RESAMPLES,
+                    seed=self.seed,
+                )
+                for m in self.metrics
+            }
             if self.refit:
-                final = clone(self.pipeline(name))
-                final.fit(
+                final = self.pipeline(name).fit(
                     pd.concat([self.X_train, self.X_test], ignore_index=True),
                     pd.concat([self.y_train, self.y_test], ignore_index=True),
                 )
-                self._final_model = final
+                self._final_model = self._with_threshold(final, threshold)
             else:
-                self._final_model = model
+                self._final_model = self._train_model
         evaluation.refit = self.refit
+        if self.threshold_choice is not None:
+            evaluation.extra["threshold"] = self.threshold_choice.to_dict()
         self.test_predictions = pred
         self.evaluation = evaluation
         return evaluation
@@ -388,6 +476,17 @@ class Experiment:
             "test_size": self.test_size,
             "rows": {"train": len(self.X_train), "test": len(self.X_test)},
             "best_model": board.best.name,
+            "chosen_model": board.chosen,
+            "prefer": board.prefer,
+            "cv_repeats": self.cv_repeats,
+            "verdict": board.verdict(),
+            "significance": {
+                "test": "corrected resampled t-test (Nadeau & Bengio 2003), Holm-adjusted across models",
+                "alpha": self.alpha,
+                "metric": self.metric,
+                "vs_best": {n: t.to_dict() for n, t in board.significance.items()},
+                "tie_groups": board.groups,
+            },
             "test": evaluation.to_dict(),
             "leaderboard": board.to_frame().to_dict(orient="records"),
             "fold_scores": board.fold_scores(),
@@ -404,6 +503,14 @@ class Experiment:
 
         summary = self.summary()
         return save_bundle(path, self.best_model, self.schema(), summary, extra_files or {})
+
+
+#: Bootstrap resamples behind each test-metric interval.
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _metric(name: str, y, pred, *, classes, pos_label, threshold) -> float:
+    return score_all([name], y, pred, classes, pos_label, threshold)[name]
 
 
 def data_hash(df: pd.DataFrame) -> str:

@@ -46,7 +46,7 @@ def test_cross_fitted_scores_use_every_fold() -> None:
     y, oofs = _binary_oofs()
     idx = np.arange(len(y))
     folds = [(np.setdiff1d(idx, idx[k::4]), idx[k::4]) for k in range(4)]
-    scores = cross_fitted_scores(oofs, y, folds, ["roc_auc", "accuracy"], [0, 1], 1)
+    scores = cross_fitted_scores([p[None] for p in oofs], y, folds, ["roc_auc", "accuracy"], [0, 1], 1)
     assert len(scores["roc_auc"]) == 4 and len(scores["accuracy"]) == 4
     assert all(0.5 < s <= 1 for s in scores["roc_auc"])
 

@@ -15,7 +15,7 @@ import modelworks.experiment as experiment_module
 from modelworks import Experiment, ModelworksError, load_model
 from modelworks.data.target import detect_task
 from modelworks.errors import ConfigError, DataError, TargetError
-from modelworks.models.wrappers import LabelEncodedClassifier
+from modelworks.models.wrappers import LabelEncodedClassifier, unwrap
 
 FAST = {"models": ["linear", "decision_tree"], "cv": 3, "n_jobs": 1}
 
@@ -236,7 +236,7 @@ def test_xgboost_keeps_string_labels(churn_df, tmp_path):
     exp = Experiment(churn_df, "will_churn", models=["xgboost"], cv=2, n_jobs=1)
     exp.evaluate()
     model = exp.best_model
-    assert isinstance(model.named_steps["model"], LabelEncodedClassifier)
+    assert isinstance(unwrap(model.named_steps["model"]), LabelEncodedClassifier)
     assert list(model.classes_) == ["no", "yes"]
     pred = model.predict(exp.X_test)
     assert set(pred) <= {"no", "yes"}

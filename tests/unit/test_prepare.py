@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler, TargetEncoder
 from modelworks import Experiment
 from modelworks.data.kinds import infer_kinds
 from modelworks.models.registry import REGISTRY
+from modelworks.models.wrappers import unwrap
 from modelworks.prepare.clean import TableCleaner, as_category_strings
 from modelworks.prepare.columns import build_preprocessor
 from modelworks.search.budget import Budget
@@ -205,7 +206,7 @@ def test_experiment_pipeline_shape(churn_experiment):
     best = churn_experiment.best_model
     if churn_experiment.best_name == "ensemble":  # cleaned once, then each member prepares its own
         assert list(best.named_steps) == ["clean", "model"]
-        members = best.named_steps["model"].estimators_
+        members = unwrap(best.named_steps["model"]).estimators_
         assert all(list(m.named_steps) == ["prepare", "model"] for _, m in members)
     else:
         assert list(best.named_steps) == ["clean", "prepare", "model"]
@@ -254,7 +255,7 @@ def test_preprocessing_is_fitted_on_fold_training_rows_only(churn_df):
     train, val = exp.folds[0]
     alone = clone(base).fit(exp.X_train.iloc[train], exp.y_train.iloc[train])
     expected = alone.predict_proba(exp.X_train.iloc[val])
-    np.testing.assert_allclose(oof[val], expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(oof[0, val], expected, rtol=1e-9, atol=1e-12)
 
 
 def test_fold_scaler_differs_from_full_training_scaler(churn_experiment):

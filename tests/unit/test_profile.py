@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 from scipy import stats
 
-from modelworks.data.profile import Profile, ProfileWarning, profile
+from modelworks.data.profile import Profile, ProfileWarning, _distribution_stats, profile
 from modelworks.errors import TargetError
 
 DATASETS = Path(__file__).parents[3] / "shared" / "datasets"
@@ -462,3 +462,101 @@ def test_titanic():
     rates = prof.target_rates["sex"].set_index("level")
     assert rates.loc["female", "rate"] == pytest.approx(df.loc[df["sex"] == "female", "survived"].mean())
     json.dumps(prof.to_dict(), allow_nan=False)
+
+
+# --------------------------------------------------------------------- distributions
+def _fit_row(values: np.ndarray, seed: int = 0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x": values, "y": rng.normal(size=len(values))})
+    return profile(df, "y").columns.set_index("name").loc["x"]
+
+
+def test_normal_sample_fits_normal():
+    x = np.random.default_rng(20).normal(50, 5, 2000)
+    row = _fit_row(x)
+    assert row["best_fit"] == "normal"
+    assert row["normality_p"] > 0.01
+    assert row["normality_p"] == pytest.approx(stats.normaltest(x).pvalue, rel=1e-9)
+    loc, scale = stats.norm.fit(x)
+    assert row["best_fit_ks"] == pytest.approx(stats.kstest(x, "norm", args=(loc, scale)).statistic)
+
+
+def test_lognormal_sample_fits_lognormal():
+    x = np.random.default_rng(21).lognormal(1.0, 0.8, 2000)
+    row = _fit_row(x)
+    assert row["best_fit"] == "lognormal"
+    assert row["normality_p"] < 1e-10
+    params = stats.lognorm.fit(x, floc=0)
+    assert row["best_fit_ks"] == pytest.approx(stats.kstest(x, "lognorm", args=params).statistic)
+
+
+def test_exponential_sample_fits_exponential_or_gamma():
+    x = np.random.default_rng(22).exponential(3.0, 2000)
+    row = _fit_row(x)
+    assert row["best_fit"] in ("exponential", "gamma")
+    scipy_name = {"exponential": "expon", "gamma": "gamma"}[row["best_fit"]]
+    params = getattr(stats, scipy_name).fit(x, floc=0)
+    expected = stats.kstest(x, scipy_name, args=params).statistic
+    assert row["best_fit_ks"] == pytest.approx(expected, rel=1e-9)
+    # it is the smallest statistic over the candidates
+    others = [
+        stats.kstest(x, "norm", args=stats.norm.fit(x)).statistic,
+        stats.kstest(x, "lognorm", args=stats.lognorm.fit(x, floc=0)).statistic,
+        stats.kstest(x, "expon", args=stats.expon.fit(x, floc=0)).statistic,
+        stats.kstest(x, "gamma", args=stats.gamma.fit(x, floc=0)).statistic,
+    ]
+    assert row["best_fit_ks"] == pytest.approx(min(others), rel=1e-9)
+
+
+def test_negative_values_only_fit_normal():
+    x = np.random.default_rng(23).exponential(3.0, 500) - 1.0  # skewed, but with negatives
+    assert (x < 0).any()
+    row = _fit_row(x)
+    assert row["best_fit"] == "normal"
+    assert row["best_fit_ks"] == pytest.approx(stats.kstest(x, "norm", args=stats.norm.fit(x)).statistic)
+
+
+def test_distribution_stats_missing_for_few_or_constant_values():
+    rng = np.random.default_rng(24)
+    n = 100
+    few = np.full(n, np.nan)
+    few[:15] = rng.normal(size=15)
+    df = pd.DataFrame({"few": few, "flat": 3.0, "ok": rng.normal(size=n), "y": rng.normal(size=n)})
+    cols = profile(df, "y").columns.set_index("name")
+    for name in ("few", "flat"):
+        assert math.isnan(cols.loc[name, "normality_p"])
+        assert math.isnan(cols.loc[name, "best_fit_ks"])
+        assert cols.loc[name, "best_fit"] is None
+    assert cols.loc["ok", "best_fit"] == "normal"
+    assert cols.loc["y", "best_fit"] == "normal"  # numeric targets too
+    # a numeric column constant among its values (the helper directly)
+    flat = _distribution_stats(np.r_[np.full(50, 2.5), np.nan, np.inf])
+    assert flat["best_fit"] is None and math.isnan(flat["normality_p"])
+
+
+def test_distribution_stats_sampled_and_seeded():
+    x = np.random.default_rng(25).gamma(2.0, 1.0, 12_000)
+    df = pd.DataFrame({"x": x})
+    a = profile(df, seed=1).columns.set_index("name").loc["x"]
+    b = profile(df, seed=1).columns.set_index("name").loc["x"]
+    assert a["normality_p"] == b["normality_p"] and a["best_fit_ks"] == b["best_fit_ks"]
+    assert a["best_fit"] in ("gamma", "lognormal")
+    # computed on a 5000-value sample, not on all 12000 values
+    full = stats.kstest(x, "gamma", args=stats.gamma.fit(x, floc=0)).statistic
+    assert a["best_fit"] != "gamma" or a["best_fit_ks"] != pytest.approx(full, rel=1e-12)
+
+
+def test_chi2_matches_chi2_contingency():
+    rng = np.random.default_rng(26)
+    n = 400
+    plan = rng.choice(["a", "b", "c"], n)
+    y = np.where(rng.random(n) < np.where(plan == "a", 0.6, 0.35), "yes", "no")
+    df = pd.DataFrame({"plan": plan, "y": y})
+    row = profile(df, "y").associations.set_index("feature").loc["plan"]
+    res = stats.chi2_contingency(pd.crosstab(df["plan"], df["y"]).to_numpy(), correction=False)
+    assert row["chi2"] == pytest.approx(res.statistic, rel=1e-9)
+    assert row["p_value"] == pytest.approx(res.pvalue, rel=1e-6)
+    # numeric features have no chi-square statistic
+    df["num"] = rng.normal(size=n)
+    assoc = profile(df, "y").associations.set_index("feature")
+    assert math.isnan(assoc.loc["num", "chi2"])

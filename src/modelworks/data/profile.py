@@ -60,8 +60,19 @@ RATE_LEVELS = 20
 #: Quantile bins per numeric column in the target-rate tables.
 RATE_BINS = 5
 TOP_VALUES = 5
+#: Finite values per numeric column (a seeded sample) used by the normality test and the fits.
+FIT_SAMPLE = 5000
+#: Fewer finite values than this: no normality test and no distribution fit.
+FIT_MIN_VALUES = 20
+#: Candidate distributions for ``best_fit`` (SciPy name); all but the normal need positive values.
+FIT_DISTRIBUTIONS: dict[str, str] = {
+    "normal": "norm",
+    "lognormal": "lognorm",
+    "exponential": "expon",
+    "gamma": "gamma",
+}
 
-_STAT_COLUMNS = ("mean", "std", "min", "q25", "median", "q75", "max", "skew")
+_STAT_COLUMNS = ("mean", "std", "min", "q25", "median", "q75", "max", "skew", "normality_p", "best_fit_ks")
 _ASSOC_COLUMNS = (
     "feature",
     "kind",
@@ -72,10 +83,12 @@ _ASSOC_COLUMNS = (
     "spearman_rho",
     "spearman_p",
     "cramers_v",
+    "chi2",
     "eta",
     "p_value",
     "n",
 )
+_FIT_SHORT = {"normal": "normal", "lognormal": "lognorm", "exponential": "expon", "gamma": "gamma"}
 _SEVERITY = {"leakage": "error", "all_missing": "error", "skew": "info"}
 
 
@@ -120,8 +133,14 @@ class Profile:
         One row per column (target included, ``is_target`` True): ``name``, ``kind``, ``dtype``,
         ``is_target``, ``missing``, ``missing_share``, ``n_unique``, the numeric statistics
         ``mean``, ``std``, ``min``, ``q25``, ``median``, ``q75``, ``max``, ``skew`` (NaN for
-        non-numeric columns) and ``top`` (the most frequent values as ``"value (count)"`` joined by
-        ``", "``; None for numeric columns).
+        non-numeric columns), ``normality_p`` (D'Agostino-Pearson ``scipy.stats.normaltest``
+        p-value), ``best_fit`` (the closest of ``"normal"``, ``"lognormal"``, ``"exponential"``,
+        ``"gamma"`` by the Kolmogorov-Smirnov statistic of a maximum-likelihood fit; the last three
+        only when every value is positive) with ``best_fit_ks`` (that statistic) and ``top`` (the
+        most frequent values as ``"value (count)"`` joined by ``", "``; None for numeric columns).
+        The normality test and the fits use a seeded sample of at most :data:`FIT_SAMPLE` finite
+        values; they are NaN/None with fewer than :data:`FIT_MIN_VALUES` values or a constant
+        column.
     n_rows : int
         Rows in the whole table.
     n_columns : int
@@ -147,7 +166,8 @@ class Profile:
     associations : DataFrame
         One row per feature that could be related to the target, sorted by ``strength``:
         ``pearson`` (with Spearman) for numeric features against a numeric or binary target,
-        ``cramers_v`` for categorical/boolean features against a class target, ``eta`` (the
+        ``cramers_v`` (with the Pearson ``chi2`` statistic of the contingency table, no continuity
+        correction, and its ``p_value``) for categorical/boolean features against a class target, ``eta`` (the
         correlation ratio, ANOVA p-value) for categorical features against a numeric target and
         for numeric features against a multiclass target.
     warnings : list of ProfileWarning
@@ -261,8 +281,9 @@ class Profile:
         table.add_column("kind")
         table.add_column("missing", justify="right")
         table.add_column("unique", justify="right")
-        table.add_column("mean / top values", overflow="ellipsis", no_wrap=True, max_width=30)
+        table.add_column("mean / top values", overflow="ellipsis", no_wrap=True, max_width=26)
         table.add_column("skew", justify="right")
+        table.add_column("fit", overflow="ellipsis", no_wrap=True)
         for row in self.columns.itertuples(index=False):
             name = f"{row.name} [bold cyan](target)[/bold cyan]" if row.is_target else row.name
             top = row.top if isinstance(row.top, str) else ""
@@ -274,8 +295,14 @@ class Profile:
                 f"{row.n_unique:,}",
                 summary,
                 f"{row.skew:.2f}" if not math.isnan(row.skew) else "",
+                _FIT_SHORT.get(row.best_fit, "") if isinstance(row.best_fit, str) else "",
             )
         console.print(table)
+        if self.columns["best_fit"].notna().any():
+            console.print(
+                "[dim]fit: closest of normal/lognormal/exponential/gamma by the KS statistic of a "
+                "maximum-likelihood fit[/dim]"
+            )
 
         if self.target:
             t = self.target
@@ -384,7 +411,7 @@ def profile(
         infos[target] = infer_column(data[target])
 
     numeric = {name: parse_numbers(data[name]) for name, info in infos.items() if info.kind == "numeric"}
-    columns = _column_table(data, infos, numeric, target)
+    columns = _column_table(data, infos, numeric, target, seed)
     out_warnings = _column_warnings(columns, len(data))
     if n_dup:
         share = n_dup / max(n_rows, 1)
@@ -462,6 +489,7 @@ def _column_table(
     infos: dict[str, ColumnInfo],
     numeric: dict[str, pd.Series],
     target: str | None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     n = len(data)
     rows = []
@@ -480,6 +508,7 @@ def _column_table(
         }
         row.update(dict.fromkeys(_STAT_COLUMNS, np.nan))
         row["top"] = None
+        row["best_fit"] = None
         if info.kind == "numeric":
             v = numeric[name].dropna()
             if len(v):
@@ -494,6 +523,7 @@ def _column_table(
                     max=float(v.max()),
                     skew=float(v.skew()) if len(v) > 2 else np.nan,
                 )
+                row.update(_distribution_stats(v.to_numpy(dtype="float64"), seed))
         elif info.kind == "datetime":
             d = parse_dates(s).dropna()
             if len(d):
@@ -504,7 +534,51 @@ def _column_table(
     columns = pd.DataFrame(rows)
     for col in _STAT_COLUMNS:
         columns[col] = columns[col].astype("float64")
+    # built by hand: pandas would turn None into NaN in an inferred string column
+    columns["best_fit"] = pd.Series([r["best_fit"] for r in rows], index=columns.index, dtype=object)
     return columns
+
+
+def _fit_sample(values: np.ndarray, seed: int) -> np.ndarray:
+    """The finite values, or a seeded random sample of :data:`FIT_SAMPLE` of them."""
+    x = values[np.isfinite(values)]
+    if len(x) > FIT_SAMPLE:
+        x = np.random.default_rng(seed).choice(x, size=FIT_SAMPLE, replace=False)
+    return x
+
+
+def _distribution_stats(values: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """``normality_p``, ``best_fit`` and ``best_fit_ks`` of one numeric column.
+
+    The normality p-value is :func:`scipy.stats.normaltest`. Each candidate of
+    :data:`FIT_DISTRIBUTIONS` is fitted by maximum likelihood with ``scipy.stats.<dist>.fit`` (the
+    lognormal, exponential and gamma with the location fixed at 0, and only when every value is
+    positive) and scored by the one-sample Kolmogorov-Smirnov statistic of
+    :func:`scipy.stats.kstest` against the fitted distribution; the smallest statistic wins. The KS
+    statistic is used to rank, not as a test: its p-value would be optimistic because the
+    parameters were estimated from the same sample.
+    """
+    out: dict[str, Any] = {"normality_p": np.nan, "best_fit": None, "best_fit_ks": np.nan}
+    x = _fit_sample(values, seed)
+    if len(x) < FIT_MIN_VALUES or np.ptp(x) <= 0:
+        return out
+    out["normality_p"] = float(stats.normaltest(x).pvalue)
+    positive = bool(np.all(x > 0))
+    best: tuple[float, str] | None = None
+    for name, scipy_name in FIT_DISTRIBUTIONS.items():
+        if name != "normal" and not positive:
+            continue
+        dist = getattr(stats, scipy_name)
+        try:
+            params = dist.fit(x) if name == "normal" else dist.fit(x, floc=0)
+            ks = float(stats.kstest(x, scipy_name, args=params).statistic)
+        except (ValueError, RuntimeError, FloatingPointError):  # a fit that does not converge
+            continue
+        if math.isfinite(ks) and (best is None or ks < best[0]):
+            best = (ks, name)
+    if best is not None:
+        out["best_fit_ks"], out["best_fit"] = best
+    return out
 
 
 def _column_warnings(columns: pd.DataFrame, n_rows: int) -> list[ProfileWarning]:
@@ -752,14 +826,15 @@ def _eta(groups: pd.Series, values: pd.Series) -> tuple[float, float, int]:
     return eta, p, n
 
 
-def _cramers_v(x: pd.Series, y: pd.Series) -> tuple[float, float, int]:
+def _cramers_v(x: pd.Series, y: pd.Series) -> tuple[float, float, float, int]:
+    """Cramér's V with the chi-square statistic and p-value (no continuity correction) and n."""
     table = pd.crosstab(x.astype(object), y.astype(object))
     n = int(table.to_numpy().sum())
     if min(table.shape) < 2 or n == 0:
-        return float("nan"), float("nan"), n
+        return float("nan"), float("nan"), float("nan"), n
     chi2, p, _, _ = stats.chi2_contingency(table.to_numpy(), correction=False)
     v = math.sqrt(chi2 / (n * (min(table.shape) - 1)))
-    return float(v), float(p), n
+    return float(v), float(chi2), float(p), n
 
 
 def _associations(
@@ -803,8 +878,8 @@ def _associations(
                 eta, p, n = _eta(x, encoded)
                 row.update(method="eta", eta=eta, p_value=p, n=n, strength=eta)
             else:
-                v, p, n = _cramers_v(x, yk)
-                row.update(method="cramers_v", cramers_v=v, p_value=p, n=n, strength=v)
+                v, chi2, p, n = _cramers_v(x, yk)
+                row.update(method="cramers_v", cramers_v=v, chi2=chi2, p_value=p, n=n, strength=v)
         else:
             continue
         rows.append(row)

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from modelworks.data.schema import to_json_value
-from modelworks.evaluate.metrics import score_all
+from modelworks.evaluate.metrics import predicted_labels, score_all
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Evaluation:
     classification_report: dict | None = None
     residuals: dict | None = None
     refit: bool = True
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -53,6 +54,8 @@ class Evaluation:
             "n_test": self.n_test,
             "refit": self.refit,
             "metrics": {k: to_json_value(v) for k, v in self.metrics.items()},
+            "intervals": {k: [to_json_value(a), to_json_value(b)] for k, (a, b) in self.intervals.items()},
+            **self.extra,
         }
         if self.confusion_matrix is not None:
             cm = self.confusion_matrix
@@ -75,9 +78,11 @@ def evaluate_predictions(
     pred: np.ndarray,
     classes=None,
     pos_label=None,
+    threshold: float | None = None,
 ) -> Evaluation:
-    """Build an :class:`Evaluation` from test labels and predictions (probabilities for classes)."""
-    metrics = score_all(metric_names, y, pred, classes, pos_label)
+    """Build an :class:`Evaluation` from test labels and predictions (probabilities for classes);
+    a binary ``threshold`` on the positive-class probability decides the predicted labels."""
+    metrics = score_all(metric_names, y, pred, classes, pos_label, threshold)
     if task == "regression":
         residual = np.asarray(y, dtype=float) - np.asarray(pred, dtype=float)
         q = np.quantile(residual, [0.05, 0.25, 0.5, 0.75, 0.95])
@@ -93,7 +98,7 @@ def evaluate_predictions(
         }
         return Evaluation(model, task, metrics, len(y), residuals={k: float(v) for k, v in residuals.items()})
     labels = np.asarray(classes)
-    predicted = labels[np.argmax(pred, axis=1)]
+    predicted = predicted_labels(pred, classes, pos_label, threshold)
     truth = np.asarray(y).astype(labels.dtype)
     cm = skm.confusion_matrix(truth, predicted, labels=labels)
     names = [str(c) for c in labels]

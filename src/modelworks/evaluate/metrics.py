@@ -30,11 +30,17 @@ def _binary_pos(proba, classes, pos_label):
     return proba[:, list(classes).index(pos_label)]
 
 
-def _labels(proba, classes):
-    return np.asarray(classes)[np.argmax(proba, axis=1)]
+def predicted_labels(proba, classes, pos_label=None, threshold: float | None = None) -> np.ndarray:
+    """Labels from probabilities: the most probable class, or for a binary task with a decision
+    ``threshold``, the positive class wherever its probability reaches the threshold."""
+    labels = np.asarray(classes)
+    if threshold is None or len(labels) != 2:
+        return labels[np.argmax(proba, axis=1)]
+    pos = list(classes).index(pos_label)
+    return np.where(proba[:, pos] >= threshold, labels[pos], labels[1 - pos])
 
 
-def _roc_auc(y, proba, classes, pos_label):
+def _roc_auc(y, proba, classes, pos_label, threshold=None):
     if len(classes) == 2:
         return skm.roc_auc_score(np.asarray(y) == pos_label, _binary_pos(proba, classes, pos_label))
     present = np.isin(classes, np.unique(y))
@@ -43,24 +49,26 @@ def _roc_auc(y, proba, classes, pos_label):
     return skm.roc_auc_score(y, p, multi_class="ovr", labels=np.asarray(classes)[present])
 
 
-def _log_loss(y, proba, classes, pos_label):
+def _log_loss(y, proba, classes, pos_label, threshold=None):
     return skm.log_loss(y, np.clip(proba, 1e-15, 1), labels=list(classes))
 
 
-def _accuracy(y, proba, classes, pos_label):
-    return skm.accuracy_score(y, _labels(proba, classes))
+def _accuracy(y, proba, classes, pos_label, threshold=None):
+    return skm.accuracy_score(y, predicted_labels(proba, classes, pos_label, threshold))
 
 
 def _binary(fn):
-    def score(y, proba, classes, pos_label):
-        pred = _labels(proba, classes)
+    def score(y, proba, classes, pos_label, threshold=None):
+        pred = predicted_labels(proba, classes, pos_label, threshold)
         return fn(np.asarray(y) == pos_label, pred == pos_label, zero_division=0)
 
     return score
 
 
-def _macro_f1(y, proba, classes, pos_label):
-    return skm.f1_score(y, _labels(proba, classes), average="macro", labels=list(classes), zero_division=0)
+def _macro_f1(y, proba, classes, pos_label, threshold=None):
+    return skm.f1_score(
+        y, predicted_labels(proba, classes), average="macro", labels=list(classes), zero_division=0
+    )
 
 
 def _rmse(y, pred, *_):
@@ -126,7 +134,9 @@ def align_proba(proba: np.ndarray, model_classes, classes) -> np.ndarray:
     return out / np.clip(out.sum(axis=1, keepdims=True), 1e-15, None)
 
 
-def score_all(names: list[str], y, pred, classes=None, pos_label=None) -> dict[str, float]:
+def score_all(
+    names: list[str], y, pred, classes=None, pos_label=None, threshold: float | None = None
+) -> dict[str, float]:
     """Compute each metric in ``names``; ``pred`` is a probability matrix or regression values.
 
     A metric that cannot be computed on these rows (for example ROC AUC with one class present) is NaN.
@@ -134,7 +144,7 @@ def score_all(names: list[str], y, pred, classes=None, pos_label=None) -> dict[s
     out: dict[str, float] = {}
     for name in names:
         try:
-            out[name] = float(METRICS[name].fn(y, pred, classes, pos_label))
+            out[name] = float(METRICS[name].fn(y, pred, classes, pos_label, threshold))
         except ValueError:
             out[name] = float("nan")
     return out

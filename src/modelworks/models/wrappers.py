@@ -35,3 +35,14 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def unwrap(estimator):
+    """The model inside the decision-threshold wrapper (``FixedThresholdClassifier`` around a
+    ``FrozenEstimator``) that a tuned binary pipeline ends with; other estimators unchanged."""
+    inner = getattr(estimator, "estimator_", None) or getattr(estimator, "estimator", None)
+    if type(estimator).__name__ == "FixedThresholdClassifier" and inner is not None:
+        return unwrap(inner)
+    if type(estimator).__name__ == "FrozenEstimator":
+        return estimator.estimator
+    return estimator

@@ -39,14 +39,18 @@ def cross_validate(
     budget: Budget,
     must_finish: bool = False,
     on_fold: Callable[[int], None] | None = None,
+    n_splits: int | None = None,
 ) -> tuple[ModelResult, np.ndarray]:
     """Fit and score ``pipeline`` on every fold.
 
-    Returns the per-fold result and the out-of-fold predictions. Raises :class:`Stopped` when the
+    Returns the per-fold result and the out-of-fold predictions, one set per repetition of the
+    K-fold split (``folds[i]`` belongs to repetition ``i // n_splits``). Raises :class:`Stopped` when the
     measured fold time says the remaining folds would overrun the budget (unless ``must_finish``).
     """
     n = len(y)
-    oof = np.full((n, len(classes)) if classes is not None else n, np.nan)
+    n_splits = n_splits or len(folds)
+    shape = (len(folds) // n_splits, n) + ((len(classes),) if classes is not None else ())
+    oof = np.full(shape, np.nan)
     scores: dict[str, list[float]] = {m: [] for m in metrics}
     fit_s: list[float] = []
     predict_ms: list[float] = []
@@ -62,7 +66,7 @@ def cross_validate(
             fitted = time.perf_counter()
             pred = predict_scores(model, X.iloc[val], classes)
         done = time.perf_counter()
-        oof[val] = pred
+        oof[i // n_splits, val] = pred
         fit_s.append(fitted - start)
         predict_ms.append((done - fitted) * 1e6 / max(len(val), 1))
         for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():

@@ -10,7 +10,8 @@ score is cross-fitted: the weights used to score fold k are chosen on the other 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
+from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
 from modelworks.evaluate.metrics import METRICS, align_proba, score_all
@@ -27,7 +28,8 @@ def greedy_weights(
     Parameters
     ----------
     oofs : list of ndarray
-        Out-of-fold predictions of each model (probabilities or values), aligned with ``y``.
+        Out-of-fold predictions of each model (probabilities or values), aligned with ``y``; with
+        repeated K-fold, the mean over repetitions.
     y : Series
         True targets.
     metric : str
@@ -56,14 +58,21 @@ def greedy_weights(
 
 
 def cross_fitted_scores(
-    oofs: list[np.ndarray], y, folds, metrics: list[str], classes, pos_label
+    oofs: list[np.ndarray], y, folds, metrics: list[str], classes, pos_label, n_splits: int | None = None
 ) -> dict[str, list[float]]:
-    """Scores of the ensemble on each fold, with weights chosen on the other folds."""
+    """Scores of the ensemble on each fold, with weights chosen on the other folds.
+
+    ``oofs`` hold one set of out-of-fold predictions per repetition of the K-fold split
+    (``folds[i]`` belongs to repetition ``i // n_splits``), as
+    :func:`modelworks.search.crossval.cross_validate` returns them.
+    """
+    n_splits = n_splits or len(folds)
     scores: dict[str, list[float]] = {m: [] for m in metrics}
-    for _, val in folds:
+    for i, (_, val) in enumerate(folds):
+        repeat = [p[i // n_splits] for p in oofs]
         others = np.setdiff1d(np.arange(len(y)), val)
-        w = greedy_weights(oofs, y, metrics[0], classes, pos_label, rows=others)
-        pred = sum(wi * p[val] for wi, p in zip(w, oofs, strict=True))
+        w = greedy_weights(repeat, y, metrics[0], classes, pos_label, rows=others)
+        pred = sum(wi * p[val] for wi, p in zip(w, repeat, strict=True))
         for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():
             scores[m].append(v)
     return scores
@@ -83,6 +92,18 @@ class WeightedEnsemble(BaseEstimator):
     def __init__(self, estimators=None, weights=None):
         self.estimators = estimators
         self.weights = weights
+
+    def __sklearn_tags__(self):
+        # a classifier when its members are, so scikit-learn's meta-estimators
+        # (FixedThresholdClassifier) accept it
+        tags = super().__sklearn_tags__()
+        if self.estimators and is_classifier(self.estimators[0][1]):
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        elif self.estimators and is_regressor(self.estimators[0][1]):
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        return tags
 
     def fit(self, X, y):
         self.estimators_ = [(name, clone(est).fit(X, y)) for name, est in self.estimators or []]

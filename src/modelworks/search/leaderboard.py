@@ -8,6 +8,12 @@ import numpy as np
 import pandas as pd
 
 from modelworks.evaluate.metrics import METRICS
+from modelworks.evaluate.stats import TestResult, tie_group
+
+#: How to choose among the models not significantly worse than the best.
+PREFER = ("best", "simple", "fast")
+#: Tied models named in the verdict; the rest are counted.
+MAX_NAMED = 5
 
 
 @dataclass
@@ -41,12 +47,24 @@ class Leaderboard:
         One per model that completed every fold, best first.
     skipped : list of tuple
         ``(model name, reason)`` for each candidate not compared.
+    significance : dict
+        Model name to the corrected resampled t-test against the best model (Holm-adjusted p-value
+        in ``extra["p_holm"]``, ``extra["tied"]`` when not significantly worse).
+    groups : dict
+        Model name to its tie group: 1 for the best and those tied with it, 2 for the best of the rest
+        and those tied with that one, and so on.
+    chosen : str
+        The model to evaluate and save (see ``prefer`` in :meth:`test_significance`).
     """
 
     metric: str
     metrics: list[str]
     results: list[ModelResult]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    significance: dict[str, TestResult] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    chosen: str = ""
+    prefer: str = "best"
 
     def __post_init__(self) -> None:
         sign = -1.0 if METRICS[self.metric].greater_is_better else 1.0
@@ -55,6 +73,82 @@ class Leaderboard:
     @property
     def best(self) -> ModelResult:
         return self.results[0]
+
+    def test_significance(self, *, test_fraction: float, alpha: float = 0.05, prefer: str = "best") -> None:
+        """Test every model against the best on the same folds and form tie groups.
+
+        Uses the corrected resampled t-test (Nadeau and Bengio, 2003) with Holm's correction across
+        the comparisons. ``prefer`` picks the chosen model among those tied with the best: ``"best"``
+        (best mean), ``"simple"`` (simplest family) or ``"fast"`` (lowest fit and predict time).
+        """
+        greater = METRICS[self.metric].greater_is_better
+        scores = {r.name: list(r.fold_scores[self.metric]) for r in self.results}
+        self.significance = tie_group(
+            scores, self.best.name, test_fraction=test_fraction, greater_is_better=greater, alpha=alpha
+        )
+        remaining = [r.name for r in self.results]
+        group = 1
+        while remaining:
+            head = remaining[0]
+            tests = (
+                self.significance
+                if group == 1
+                else tie_group(
+                    {n: scores[n] for n in remaining},
+                    head,
+                    test_fraction=test_fraction,
+                    greater_is_better=greater,
+                    alpha=alpha,
+                )
+            )
+            members = [head] + [n for n in remaining[1:] if tests[n].extra.get("tied")]
+            for name in members:
+                self.groups[name] = group
+            remaining = [n for n in remaining if n not in members]
+            group += 1
+        tied = [r for r in self.results if self.groups[r.name] == 1]
+        self.prefer = prefer
+        if prefer == "simple":
+            self.chosen = min(tied, key=lambda r: (r.simplicity, tied.index(r))).name
+        elif prefer == "fast":
+            self.chosen = min(
+                tied, key=lambda r: (np.mean(r.fit_seconds) + np.mean(r.predict_ms_per_1000) / 1000, r.name)
+            ).name
+        else:
+            self.chosen = self.best.name
+
+    def verdict(self) -> str:
+        """The comparison in words, e.g. "lightgbm is best; catboost is not significantly worse
+        (p = 0.31); the rest are"."""
+        if not self.significance:
+            return f"{self.best.name} is best (significance not tested)"
+        others = [r.name for r in self.results[1:]]
+        if not others:
+            return f"{self.best.name} is the only model compared"
+        tied = [n for n in others if self.significance[n].extra.get("tied")]
+        untestable = [n for n in others if not self.significance[n].applicable]
+
+        def p(name: str) -> str:
+            value = self.significance[name].extra.get("p_holm")
+            return "n/a" if value is None or not np.isfinite(value) else f"{value:.2g}"
+
+        text = f"{self.best.name} is best"
+        if tied:
+            shown = [f"{n} (p = {p(n)})" for n in tied[:MAX_NAMED]]
+            if len(tied) > MAX_NAMED:
+                shown.append(f"{len(tied) - MAX_NAMED} more")
+            verb = "is" if len(tied) == 1 else "are"
+            text += f"; {_join(shown)} {verb} not significantly worse (Holm-adjusted)"
+        worse = [n for n in others if n not in tied]
+        if worse:
+            text += "; the rest are" if tied else f"; all others ({len(worse)}) are significantly worse"
+        elif tied:
+            text += "; no model is significantly worse"
+        if untestable:
+            text += f" ({_join(untestable)}: {self.significance[untestable[0]].reading})"
+        if self.chosen != self.best.name:
+            text += f". Chosen with --prefer {self.prefer}: {self.chosen}"
+        return text
 
     def to_frame(self) -> pd.DataFrame:
         """One row per model: mean and standard deviation of each metric, times per fold."""
@@ -66,6 +160,12 @@ class Leaderboard:
                 scores = scores[np.isfinite(scores)]
                 row[f"{m}_mean"] = float(scores.mean()) if len(scores) else float("nan")
                 row[f"{m}_std"] = float(scores.std(ddof=1)) if len(scores) > 1 else 0.0
+            test = self.significance.get(r.name)
+            row["p_vs_best"] = None if test is None or r.name == self.best.name else test.extra.get("p_holm")
+            row["tied_with_best"] = (
+                True if r.name == self.best.name else bool(test and test.extra.get("tied"))
+            )
+            row["tie_group"] = self.groups.get(r.name)
             row["fit_seconds"] = float(np.mean(r.fit_seconds))
             row["predict_ms_per_1000"] = float(np.mean(r.predict_ms_per_1000))
             rows.append(row)
@@ -80,3 +180,7 @@ class Leaderboard:
 
     def __repr__(self) -> str:
         return self.to_frame().to_string(index=False)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
