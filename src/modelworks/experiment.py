@@ -230,6 +230,13 @@ class Experiment:
                 n_splits=self.cv, shuffle=True, random_state=self.seed
             )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
+        fixed, per_row = _RESAMPLE_COST
+        self.budget.evaluation_reserve = (
+            len(self.metrics) * self._resamples() * (fixed + per_row * len(self.X_test))
+        )
+
+    def _resamples(self) -> int:
+        return int(min(BOOTSTRAP_RESAMPLES, max(200, 2_000_000 // max(len(self.X_test), 1))))
 
     def pipeline(self, name: str) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
@@ -419,7 +426,7 @@ class Experiment:
                     functools.partial(
                         _metric, m, classes=self.classes, pos_label=self.positive_label, threshold=threshold
                     ),
-                    n_resamples=BOOTSTRAP_RESAMPLES,
+                    n_resamples=self._resamples(),
                     seed=self.seed,
                 )
                 for m in self.metrics
@@ -505,8 +512,11 @@ class Experiment:
         return save_bundle(path, self.best_model, self.schema(), summary, extra_files or {})
 
 
-#: Bootstrap resamples behind each test-metric interval.
+#: Bootstrap resamples behind each test-metric interval (fewer on large test sets, where each
+#: resample costs more and the interval is narrow anyway).
 BOOTSTRAP_RESAMPLES = 1000
+#: Seconds per resample and metric: a fixed part and a part per test row (measured on adult).
+_RESAMPLE_COST = (3e-4, 2.5e-7)
 
 
 def _metric(name: str, y, pred, *, classes, pos_label, threshold) -> float:

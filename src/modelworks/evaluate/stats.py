@@ -969,6 +969,10 @@ def paired_bootstrap(
     )
 
 
+#: Above this many rows bootstrap_ci uses percentile intervals instead of BCa.
+BCA_MAX_ROWS = 1000
+
+
 def bootstrap_ci(
     y_true: Sequence[Any],
     pred: Any,
@@ -981,9 +985,10 @@ def bootstrap_ci(
     """Bootstrap confidence interval of a metric on one test set (:func:`scipy.stats.bootstrap`).
 
     Row indices are resampled (so ``pred`` may be 1-D labels/values or 2-D probabilities and the
-    pairing with ``y_true`` is kept). BCa is tried first; when it fails or degenerates (NaN bounds,
-    e.g. because some resamples had a single class and the metric was undefined) the percentile
-    interval of the valid resamples is returned instead.
+    pairing with ``y_true`` is kept). BCa is tried first (up to ``BCA_MAX_ROWS`` rows; beyond, its
+    jackknife, one metric evaluation per row, costs too much and the percentile method is used);
+    when it fails or degenerates (NaN bounds, e.g. because some resamples had a single class and the
+    metric was undefined) the percentile interval of the valid resamples is returned instead.
 
     Parameters
     ----------
@@ -1028,7 +1033,8 @@ def bootstrap_ci(
                 vectorized=False,
                 n_resamples=n_resamples,
                 confidence_level=confidence,
-                method="BCa",
+                # BCa's jackknife costs one metric evaluation per row: percentile beyond that
+                method="BCa" if n <= BCA_MAX_ROWS else "percentile",
                 rng=np.random.default_rng(seed),
             )
             lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)

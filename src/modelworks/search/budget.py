@@ -20,7 +20,7 @@ SAFETY = 1.5
 #: Final fits of the chosen model: one on the training part, one on all rows, each on more rows
 #: than a CV fold; expressed in CV fold fits.
 FINAL_FITS = 2.8
-#: Seconds kept for evaluation, saving and the report.
+#: Seconds kept for saving and the report, beyond the final fits and the test-set evaluation.
 RESERVE = 1.5
 
 
@@ -45,6 +45,8 @@ class Budget:
     start: float = field(default_factory=time.perf_counter)
     _units: list[float] = field(default_factory=list)
     final_reserve: float = 0.0
+    #: Seconds the test-set evaluation will take beyond the final fits (bootstrap intervals).
+    evaluation_reserve: float = 0.0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -73,7 +75,9 @@ class Budget:
         if self.seconds is None:
             return True
         fold = self.estimate_fold(spec, n_rows)
-        needed = fold * n_folds + max(self.final_reserve, FINAL_FITS * fold) + RESERVE
+        needed = (
+            fold * n_folds + max(self.final_reserve, FINAL_FITS * fold) + RESERVE + self.evaluation_reserve
+        )
         return needed <= self.remaining()
 
     def can_continue(self, fold_seconds: float, folds_left: int) -> bool:
@@ -81,7 +85,7 @@ class Budget:
         if self.seconds is None:
             return True
         needed = fold_seconds * folds_left + max(self.final_reserve, FINAL_FITS * fold_seconds)
-        return needed + RESERVE <= self.remaining()
+        return needed + RESERVE + self.evaluation_reserve <= self.remaining()
 
     def reserve_final(self, fold_seconds: float) -> None:
         """Reserve time for the final fits of the current best model, given its fold time."""

@@ -118,8 +118,8 @@ class Leaderboard:
             self.chosen = self.best.name
 
     def verdict(self) -> str:
-        """The comparison in words, e.g. "lightgbm is best; catboost is not significantly worse
-        (p = 0.31); the rest are"."""
+        """The comparison in words, e.g. "lightgbm is best; catboost (p = 0.31) is not significantly
+        worse (Holm-adjusted); decision_tree is significantly worse"."""
         if not self.significance:
             return f"{self.best.name} is best (significance not tested)"
         others = [r.name for r in self.results[1:]]
@@ -141,7 +141,8 @@ class Leaderboard:
             text += f"; {_join(shown)} {verb} not significantly worse (Holm-adjusted)"
         worse = [n for n in others if n not in tied]
         if worse:
-            text += "; the rest are" if tied else f"; all others ({len(worse)}) are significantly worse"
+            named = worse if len(worse) <= MAX_NAMED else [*worse[:MAX_NAMED], f"{len(worse) - MAX_NAMED} more"]
+            text += f"; {_join(named)} {'is' if len(worse) == 1 else 'are'} significantly worse"
         elif tied:
             text += "; no model is significantly worse"
         if untestable:
