@@ -35,7 +35,7 @@ from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ConfigError, ModelworksError
 from modelworks.evaluate.evaluation import Evaluation, evaluate_predictions
 from modelworks.evaluate.metrics import metric_names, score_all
-from modelworks.evaluate.stats import bootstrap_ci
+from modelworks.evaluate.stats import BCA_MAX_ROWS, bootstrap_ci
 from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.prepare.clean import TableCleaner
@@ -487,6 +487,13 @@ class Experiment:
             "prefer": board.prefer,
             "cv_repeats": self.cv_repeats,
             "verdict": board.verdict(),
+            "test_intervals": {
+                "method": "bootstrap over test rows (scipy.stats.bootstrap): BCa up to "
+                f"{BCA_MAX_ROWS} rows, percentile beyond",
+                "confidence": 0.95,
+                "resamples": self._resamples(),
+                "seed": self.seed,
+            },
             "significance": {
                 "test": "corrected resampled t-test (Nadeau & Bengio 2003), Holm-adjusted across models",
                 "alpha": self.alpha,

@@ -141,7 +141,7 @@ class Leaderboard:
             text += f"; {_join(shown)} {verb} not significantly worse (Holm-adjusted)"
         worse = [n for n in others if n not in tied]
         if worse:
-            named = worse if len(worse) <= MAX_NAMED else [*worse[:MAX_NAMED], f"{len(worse) - MAX_NAMED} more"]
+            named = worse[:MAX_NAMED] + ([f"{len(worse) - MAX_NAMED} more"] if len(worse) > MAX_NAMED else [])
             text += f"; {_join(named)} {'is' if len(worse) == 1 else 'are'} significantly worse"
         elif tied:
             text += "; no model is significantly worse"
