@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -121,19 +121,7 @@ class TestResult:
         dict
             The fields of the result, ready for :func:`json.dumps`.
         """
-        return _json_safe(
-            {
-                "test": self.test,
-                "statistic": self.statistic,
-                "p_value": self.p_value,
-                "effect_size": self.effect_size,
-                "interval": None if self.interval is None else list(self.interval),
-                "reading": self.reading,
-                "inputs": self.inputs,
-                "applicable": self.applicable,
-                "extra": self.extra,
-            }
-        )
+        return _json_safe(asdict(self))
 
 
 @dataclass
@@ -196,23 +184,7 @@ class FriedmanResult:
         dict
             The fields of the result, ready for :func:`json.dumps`.
         """
-        return _json_safe(
-            {
-                "test": self.test,
-                "statistic": self.statistic,
-                "p_value": self.p_value,
-                "average_ranks": self.average_ranks,
-                "critical_difference": self.critical_difference,
-                "pairwise_p": self.pairwise_p,
-                "reading": self.reading,
-                "inputs": self.inputs,
-                "applicable": self.applicable,
-                "n_rows": self.n_rows,
-                "n_models": self.n_models,
-                "alpha": self.alpha,
-                "extra": self.extra,
-            }
-        )
+        return _json_safe(asdict(self))
 
 
 # --------------------------------------------------------------------------------------------------
