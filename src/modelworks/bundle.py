@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
 
 MODEL_FILE = "model.skops"
@@ -134,7 +135,7 @@ def save_bundle(
                 f"the model holds types modelworks does not trust ({refused}); remove that component"
             )
         _write_json(tmp / "schema.json", schema)
-        _write_json(tmp / "metrics.json", _json_safe(metrics))
+        _write_json(tmp / "metrics.json", json_safe(metrics))
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
         files = sorted(p.name for p in tmp.iterdir())
@@ -157,22 +158,6 @@ def save_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _json_safe(obj):
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 @dataclass

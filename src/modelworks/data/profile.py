@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from modelworks.data.kinds import ColumnInfo, infer_column, infer_kinds, parse_dates, parse_numbers
+from modelworks.data.schema import json_safe
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import DataError
 
@@ -212,7 +213,7 @@ class Profile:
     # ------------------------------------------------------------------ export
     def to_dict(self) -> dict:
         """The profile as a JSON-serialisable dict (NaN becomes None)."""
-        return _jsonable(
+        return json_safe(
             {
                 "n_rows": self.n_rows,
                 "n_columns": self.n_columns,
@@ -1005,26 +1006,6 @@ def _native(value: object) -> object:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return str(value)
 
 
 def _fmt(x: object) -> str:

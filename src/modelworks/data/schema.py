@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,13 +16,30 @@ from modelworks.errors import SchemaError
 MAX_CATEGORIES = 1000
 
 
-def to_json_value(v: object) -> object:
-    """A JSON-safe version of a scalar (numpy types to Python, NaN to None)."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
+def json_safe(value: Any) -> Any:
+    """A JSON-safe copy of ``value``: numpy and pandas values to Python, tuples to lists, NaN, inf
+    and missing markers to ``None``, timestamps to ISO strings, other objects to their text."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, pd.DataFrame):
+        return {str(c): json_safe(value[c].tolist()) for c in value.columns}
+    if isinstance(value, pd.Series):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    return v
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
 
 
 def build_schema(
@@ -61,8 +81,8 @@ def build_schema(
         }
         if col["kind"] == "numeric":
             numbers = parse_numbers(values)
-            entry["min"] = to_json_value(numbers.min())
-            entry["max"] = to_json_value(numbers.max())
+            entry["min"] = json_safe(numbers.min())
+            entry["max"] = json_safe(numbers.max())
         elif col["kind"] in ("categorical", "boolean"):
             counts = as_category_strings(values).value_counts()
             entry["categories"] = [str(c) for c in counts.index[:MAX_CATEGORIES]]
@@ -73,8 +93,8 @@ def build_schema(
         "target": {
             "name": target,
             "task": task,
-            "labels": None if labels is None else [to_json_value(v) for v in labels],
-            "positive_label": to_json_value(positive_label),
+            "labels": None if labels is None else [json_safe(v) for v in labels],
+            "positive_label": json_safe(positive_label),
         },
     }
 

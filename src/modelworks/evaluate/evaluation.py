@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from modelworks.data.schema import to_json_value
+from modelworks.data.schema import json_safe
 from modelworks.evaluate.metrics import predicted_labels, score_all
 
 
@@ -53,14 +53,14 @@ class Evaluation:
             "task": self.task,
             "n_test": self.n_test,
             "refit": self.refit,
-            "metrics": {k: to_json_value(v) for k, v in self.metrics.items()},
-            "intervals": {k: [to_json_value(a), to_json_value(b)] for k, (a, b) in self.intervals.items()},
+            "metrics": {k: json_safe(v) for k, v in self.metrics.items()},
+            "intervals": {k: [json_safe(a), json_safe(b)] for k, (a, b) in self.intervals.items()},
             **self.extra,
         }
         if self.confusion_matrix is not None:
             cm = self.confusion_matrix
             out["confusion_matrix"] = {
-                "labels": [to_json_value(v) for v in cm.index],
+                "labels": [json_safe(v) for v in cm.index],
                 "counts": cm.to_numpy().tolist(),
             }
         if self.classification_report is not None:

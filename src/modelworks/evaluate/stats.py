@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from modelworks.data.schema import json_safe
+
 __all__ = [
     "FriedmanResult",
     "TestResult",
@@ -49,30 +51,6 @@ MCNEMAR_EXACT_BELOW = 25
 # --------------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------------
-
-
-def _json_safe(value: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and non-finite floats to JSON-safe Python values."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
-        return {str(c): _json_safe(value[c].tolist()) for c in value.columns}
-    if isinstance(value, pd.Series):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 @dataclass
@@ -121,7 +99,7 @@ class TestResult:
         dict
             The fields of the result, ready for :func:`json.dumps`.
         """
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 @dataclass
@@ -184,7 +162,7 @@ class FriedmanResult:
         dict
             The fields of the result, ready for :func:`json.dumps`.
         """
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 # --------------------------------------------------------------------------------------------------
