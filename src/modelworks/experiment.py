@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -400,8 +401,6 @@ class Experiment:
         bootstrap intervals), then refit on all rows (unless ``refit=False``)."""
         if self.evaluation is not None:
             return self.evaluation
-        import warnings
-
         name = self.best_name
         threshold = self._choose_threshold(name)
         with warnings.catch_warnings():

@@ -176,3 +176,21 @@ def infer_kinds(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, Co
         Column name to :class:`ColumnInfo`, in the table's column order.
     """
     return {str(c): infer_column(df[c]) for c in df.columns if c not in exclude}
+
+
+def as_category_strings(values: pd.Series) -> pd.Series:
+    """Categorical values as Python strings (missing stays ``np.nan``), whatever their input type.
+
+    ``1``, ``1.0`` and ``"1"`` are the same level, so JSON, CSV and DataFrame input agree.
+    """
+
+    def norm(v: object) -> object:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):
+            return "True" if v else "False"
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return pd.Series([norm(v) for v in values.astype(object)], dtype=object)

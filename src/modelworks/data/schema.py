@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelworks.data.kinds import parse_numbers
+from modelworks.data.kinds import as_category_strings, parse_numbers
 from modelworks.errors import SchemaError
 
 MAX_CATEGORIES = 1000
@@ -69,8 +69,6 @@ def build_schema(
     dict
         JSON-serialisable schema (see ARCHITECTURE.md, bundle format).
     """
-    from modelworks.prepare.clean import as_category_strings
-
     described = []
     for col in columns:
         values = X[col["name"]]
@@ -125,8 +123,6 @@ def check_input(df: pd.DataFrame, schema: dict) -> Checked:
     if extra:
         shown = ", ".join(extra[:8]) + (" …" if len(extra) > 8 else "")
         notices.append(f"ignored {len(extra)} column(s) the model does not use: {shown}")
-    from modelworks.prepare.clean import as_category_strings
-
     for col in schema["columns"]:
         if "categories" not in col or len(col["categories"]) >= MAX_CATEGORIES:
             continue

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from modelworks.data.kinds import parse_dates, parse_numbers
+from modelworks.data.kinds import as_category_strings, parse_dates, parse_numbers
 
 DATE_PARTS = ("year", "month", "day", "dayofweek")
 #: Part name (kept in the feature names) to the pandas accessor (``.dt.dayofweek`` is deprecated).
@@ -21,10 +21,13 @@ _DT_ATTRIBUTE = {"dayofweek": "day_of_week"}
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
+def _date_parts(has_time: bool) -> list[str]:
+    return [*DATE_PARTS, "hour"] if has_time else list(DATE_PARTS)
+
+
 def date_feature_names(name: str, has_time: bool) -> list[str]:
     """Names of the numeric columns a date column becomes."""
-    parts = [*DATE_PARTS, "hour"] if has_time else list(DATE_PARTS)
-    return [f"{name}__{p}" for p in parts] + [f"{name}__days"]
+    return [f"{name}__{p}" for p in _date_parts(has_time)] + [f"{name}__days"]
 
 
 class TableCleaner(TransformerMixin, BaseEstimator):
@@ -65,8 +68,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 out[name] = parse_numbers(values)
             elif kind == "datetime":
                 dates = parse_dates(values)
-                parts = [*DATE_PARTS, "hour"] if col.get("has_time") else list(DATE_PARTS)
-                for part in parts:
+                for part in _date_parts(bool(col.get("has_time"))):
                     attr = _DT_ATTRIBUTE.get(part, part)
                     out[f"{name}__{part}"] = getattr(dates.dt, attr).astype("float64")
                 out[f"{name}__days"] = (dates - _EPOCH).dt.total_seconds().astype("float64") / 86400
@@ -79,21 +81,3 @@ class TableCleaner(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_
-
-
-def as_category_strings(values: pd.Series) -> pd.Series:
-    """Categorical values as Python strings (missing stays ``np.nan``), whatever their input type.
-
-    ``1``, ``1.0`` and ``"1"`` are the same level, so JSON, CSV and DataFrame input agree.
-    """
-
-    def norm(v: object) -> object:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            return np.nan
-        if isinstance(v, (bool, np.bool_)):
-            return "True" if v else "False"
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        return str(v).strip()
-
-    return pd.Series([norm(v) for v in values.astype(object)], dtype=object)

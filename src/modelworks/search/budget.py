@@ -72,16 +72,11 @@ class Budget:
 
     def can_start(self, spec: ModelSpec, n_rows: int, n_folds: int) -> bool:
         """Whether ``spec`` would finish its folds and still leave time for the final fits."""
-        if self.seconds is None:
-            return True
-        fold = self.estimate_fold(spec, n_rows)
-        needed = (
-            fold * n_folds + max(self.final_reserve, FINAL_FITS * fold) + RESERVE + self.evaluation_reserve
-        )
-        return needed <= self.remaining()
+        return self.can_continue(self.estimate_fold(spec, n_rows), n_folds)
 
     def can_continue(self, fold_seconds: float, folds_left: int) -> bool:
-        """Whether a running model's remaining folds still fit, given its measured fold time."""
+        """Whether ``folds_left`` folds of ``fold_seconds`` each, the final fits and the evaluation
+        still fit in the budget."""
         if self.seconds is None:
             return True
         needed = fold_seconds * folds_left + max(self.final_reserve, FINAL_FITS * fold_seconds)
