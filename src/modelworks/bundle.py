@@ -221,8 +221,19 @@ def verify(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def load_bundle(path: str | os.PathLike) -> Bundle:
+RUNTIMES = ("auto", "onnx", "sklearn")
+
+
+def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
     """Verify and load a bundle.
+
+    Parameters
+    ----------
+    path : path-like
+        The bundle directory.
+    runtime : {"auto", "onnx", "sklearn"}
+        Which runtime predicts: ONNX Runtime when the bundle holds ``model.onnx`` ("auto"), always
+        ONNX (an error if the bundle has none), or always scikit-learn.
 
     Raises
     ------
@@ -230,8 +241,12 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         When the directory is not a bundle, a file is missing or modified, or the model needs a type
         that is not trusted.
     """
+    if runtime not in RUNTIMES:
+        raise BundleError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
     root = Path(path)
     manifest = verify(root)
+    if runtime == "onnx":
+        raise BundleError(f"bundle {root} holds no model.onnx; use --runtime sklearn or auto")
     trusted = list(manifest.get("trusted_types", []))
     refused = _untrusted(trusted)
     if refused:

@@ -155,6 +155,7 @@ def run_workflow(
     prefer: str = "best",
     costs: str | None = None,
     threshold: bool = True,
+    unseen_categories: str = "reject",
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     from modelworks.data.load import load
@@ -182,6 +183,7 @@ def run_workflow(
         prefer=prefer,
         costs=parse_costs(costs) if costs else None,
         threshold=threshold,
+        unseen_categories=unseen_categories,
         progress=True,
         console=err,
         models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
@@ -227,6 +229,9 @@ def run(
     threshold: Annotated[
         bool, typer.Option(help="Binary: tune the decision threshold (F1, or --costs) out of fold.")
     ] = True,
+    unseen_categories: Annotated[
+        str, typer.Option(help="Server policy for categories unseen in training: reject (422) or allow.")
+    ] = "reject",
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -247,6 +252,7 @@ def run(
         prefer=prefer,
         costs=costs,
         threshold=threshold,
+        unseen_categories=unseen_categories,
     )
 
 
@@ -353,6 +359,35 @@ def predict(
         Path(tmp).unlink(missing_ok=True)
         raise
     err.print(f"wrote {len(frame):,} predictions to {out_file}")
+
+
+@app.command()
+@user_errors
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key clients must send.")
+    ] = None,
+    runtime: Annotated[str, typer.Option(help="auto (ONNX when the bundle has it), onnx or sklearn.")] = "auto",
+    max_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = 10_000,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body in MB (413 beyond).")] = 10.0,
+) -> None:
+    """Serve BUNDLE over HTTP: POST /predict and /predict_proba, GET /schema, /health, /metadata."""
+    from modelworks.serve.server import serve_bundle
+
+    serve_bundle(
+        bundle,
+        host=host,
+        port=port,
+        workers=workers,
+        api_key_env=api_key_env,
+        runtime=runtime,
+        max_rows=max_rows,
+        max_body_bytes=int(max_body_mb * 1_000_000),
+    )
 
 
 def main() -> None:

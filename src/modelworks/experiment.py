@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 from modelworks.data.checks import check_classes, check_features
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import load
-from modelworks.data.schema import build_schema
+from modelworks.data.schema import UNSEEN_POLICIES, build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ConfigError, ModelworksError
 from modelworks.evaluate.evaluation import Evaluation, evaluate_predictions
@@ -102,6 +102,8 @@ class Experiment:
         Refit the chosen pipeline on all rows (train and test) before saving.
     ensemble : bool
         Also consider a weighted ensemble of the best models (see :mod:`modelworks.search.ensemble`).
+    unseen_categories : {"reject", "allow"}
+        Schema policy of the prediction server for categories never seen in training.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -132,6 +134,7 @@ class Experiment:
         threshold: bool = True,
         costs: tuple[float, float] | None = None,
         alpha: float = 0.05,
+        unseen_categories: str = "reject",
         progress: bool = False,
         console: Console | None = None,
     ):
@@ -143,6 +146,10 @@ class Experiment:
             raise ConfigError(f"--cv-repeats must be at least 1 (got {cv_repeats})")
         if prefer not in PREFER:
             raise ConfigError(f"--prefer must be one of {', '.join(PREFER)} (got {prefer!r})")
+        if unseen_categories not in UNSEEN_POLICIES:
+            raise ConfigError(
+                f"--unseen-categories must be one of {', '.join(UNSEEN_POLICIES)} (got {unseen_categories!r})"
+            )
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"--time-budget must be positive (got {time_budget})")
         self.budget = Budget(time_budget)
@@ -159,6 +166,7 @@ class Experiment:
         self.tune_threshold = threshold
         self.costs = costs
         self.alpha = alpha
+        self.unseen_categories = unseen_categories
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -466,6 +474,7 @@ class Experiment:
             self.task,
             self.classes,
             self.positive_label,
+            unseen_categories=self.unseen_categories,
         )
 
     def summary(self) -> dict:

@@ -14,6 +14,7 @@ from modelworks.data.kinds import as_category_strings, parse_numbers
 from modelworks.errors import SchemaError
 
 MAX_CATEGORIES = 1000
+UNSEEN_POLICIES = ("reject", "allow")
 
 
 def json_safe(value: Any) -> Any:
@@ -50,6 +51,7 @@ def build_schema(
     task: str,
     labels: list | None,
     positive_label: object = None,
+    unseen_categories: str = "reject",
 ) -> dict:
     """Describe the columns a model needs.
 
@@ -63,6 +65,9 @@ def build_schema(
         Columns not used, with the reason.
     target, task, labels, positive_label
         What the model predicts.
+    unseen_categories : {"reject", "allow"}
+        Policy of the prediction server for a category never seen in training: answer 422, or let
+        the encoders treat it as unknown. Columns with too many levels to list always allow them.
 
     Returns
     -------
@@ -85,8 +90,15 @@ def build_schema(
             counts = as_category_strings(values).value_counts()
             entry["categories"] = [str(c) for c in counts.index[:MAX_CATEGORIES]]
         described.append(entry)
+    if unseen_categories not in UNSEEN_POLICIES:
+        raise SchemaError(
+            f"unseen-category policy must be one of {', '.join(UNSEEN_POLICIES)} (got {unseen_categories!r})"
+        )
     return {
         "columns": described,
+        # a real training row, so the API docs show input the model has seen
+        "example": {c["name"]: json_safe(X[c["name"]].iloc[0]) for c in columns} if len(X) else {},
+        "policy": {"unseen_categories": unseen_categories},
         "dropped": dropped,
         "target": {
             "name": target,
