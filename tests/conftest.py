@@ -66,17 +66,19 @@ def trained_bundle(churn_experiment, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def cli(tmp_path_factory) -> Callable[..., subprocess.CompletedProcess]:
-    """``cli(*args, cwd=DIR)`` runs ``python -m modelworks ARGS`` in a real subprocess."""
-    env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
+    """``cli(*args, cwd=DIR, env={...})`` runs ``python -m modelworks ARGS`` in a real subprocess."""
+    base = dict(os.environ)
+    base.update(OMP_NUM_THREADS="1", MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
     for name in ("FORCE_COLOR", "PYTHONWARNINGS"):
-        env.pop(name, None)
+        base.pop(name, None)
 
-    def run(*args: object, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        *args: object, cwd: Path, timeout: float = 120, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "modelworks", *map(str, args)],
             cwd=cwd,
-            env=env,
+            env={**base, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

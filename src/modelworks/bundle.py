@@ -3,15 +3,19 @@
 ::
 
     model.skops     the fitted Pipeline, saved with skops (never plain pickle)
+    model.onnx      the same pipeline after its cleaning step, for ONNX Runtime (when it converts and
+                    passes the parity check; see :mod:`modelworks.export.onnx`)
     schema.json     input columns, target, task, labels
     metrics.json    test metrics, CV leaderboard and per-fold scores, cleaning, seed, data hash
     profile.json    the data profile (when given)
-    manifest.json   sha256 of every other file, library versions, the types the model needs
+    manifest.json   sha256 of every other file, library versions, the types the model needs, and
+                    the default runtime with the reason for it
 
 The bundle is written to a temporary directory beside the destination and renamed into place, so a
 failure never leaves a half-written bundle. Loading verifies every hash, then loads the model with
 skops, trusting only the types recorded in the manifest and only if each of them belongs to a library
-modelworks itself uses.
+modelworks itself uses. The skops model is always loaded (it holds the cleaning step and the metadata);
+``model.onnx``, when present and asked for, is run by ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -26,12 +30,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelworks.export.runtime import OnnxPredictor
+
 MODEL_FILE = "model.skops"
+ONNX_FILE = "model.onnx"
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 #: Modules whose types a bundle may contain. A type outside these is refused at load time.
@@ -60,6 +70,10 @@ _VERSIONED = (
     "lightgbm",
     "xgboost-cpu",
     "catboost",
+    "onnx",
+    "onnxruntime",
+    "skl2onnx",
+    "onnxmltools",
 )
 
 
@@ -96,6 +110,7 @@ def save_bundle(
     schema: dict,
     metrics: dict,
     extra_files: dict[str, str] | None = None,
+    onnx_sample: pd.DataFrame | None = None,
 ) -> Path:
     """Write a bundle directory atomically.
 
@@ -110,6 +125,12 @@ def save_bundle(
         Contents of schema.json and metrics.json.
     extra_files : dict, optional
         More files to include, name to text content (for example ``profile.json``).
+    onnx_sample : DataFrame, optional
+        Raw rows (typically the training rows) to check an ONNX export against the model; when
+        given, the bundle also holds ``model.onnx`` if the pipeline converts and its predictions
+        match (see :func:`modelworks.export.onnx.export_onnx`). The outcome and its reason are
+        recorded under ``runtime`` in the manifest; a pipeline that does not convert is saved
+        without ``model.onnx``, never refused.
 
     Returns
     -------
@@ -119,6 +140,18 @@ def save_bundle(
     dest = Path(path).resolve()
     if dest.exists() and not (dest / MANIFEST).exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BundleError(f"{dest} exists and is not a modelworks bundle; choose another --out")
+    runtime: dict[str, Any] = {
+        "default": "sklearn",
+        "reason": "saved without an ONNX export",
+        "max_abs_diff": None,
+        "rows_checked": 0,
+    }
+    onnx_bytes = None
+    if onnx_sample is not None:
+        from modelworks.export.onnx import export_onnx
+
+        exported = export_onnx(model, onnx_sample, schema["target"]["task"])
+        runtime, onnx_bytes = exported.to_manifest(), exported.model_bytes
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     umask = os.umask(0)
@@ -134,6 +167,8 @@ def save_bundle(
             raise BundleError(
                 f"the model holds types modelworks does not trust ({refused}); remove that component"
             )
+        if onnx_bytes is not None:
+            (tmp / ONNX_FILE).write_bytes(onnx_bytes)
         _write_json(tmp / "schema.json", schema)
         _write_json(tmp / "metrics.json", json_safe(metrics))
         for name, text in (extra_files or {}).items():
@@ -145,6 +180,7 @@ def save_bundle(
             "files": {name: _sha256(tmp / name) for name in files},
             "trusted_types": needed,
             "versions": versions(),
+            "runtime": json_safe(runtime),
         }
         _write_json(tmp / MANIFEST, manifest)
         if dest.exists():
@@ -162,13 +198,29 @@ def save_bundle(
 
 @dataclass
 class Bundle:
-    """A loaded, verified bundle."""
+    """A loaded, verified bundle.
+
+    Attributes
+    ----------
+    path : Path
+        The bundle directory.
+    model : Pipeline
+        The fitted scikit-learn pipeline (always loaded: it holds the cleaning step).
+    schema, metrics, manifest : dict
+        Contents of schema.json, metrics.json and manifest.json.
+    runtime : {"sklearn", "onnx"}
+        The runtime :func:`modelworks.predict.predict_frame` uses.
+    onnx : OnnxPredictor or None
+        The ONNX Runtime session over ``model.onnx`` when ``runtime == "onnx"``.
+    """
 
     path: Path
     model: Any
     schema: dict
     metrics: dict
     manifest: dict
+    runtime: str = "sklearn"
+    onnx: OnnxPredictor | None = None
 
     @property
     def task(self) -> str:
@@ -233,20 +285,27 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
         The bundle directory.
     runtime : {"auto", "onnx", "sklearn"}
         Which runtime predicts: ONNX Runtime when the bundle holds ``model.onnx`` ("auto"), always
-        ONNX (an error if the bundle has none), or always scikit-learn.
+        ONNX (an error if the bundle has none), or always scikit-learn. The session runs on one
+        thread (intra- and inter-operator).
 
     Raises
     ------
     BundleError
-        When the directory is not a bundle, a file is missing or modified, or the model needs a type
-        that is not trusted.
+        When the directory is not a bundle, a file is missing or modified, the model needs a type
+        that is not trusted, or ONNX is asked for and the bundle has no usable ``model.onnx``.
     """
     if runtime not in RUNTIMES:
         raise BundleError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
     root = Path(path)
     manifest = verify(root)
-    if runtime == "onnx":
-        raise BundleError(f"bundle {root} holds no model.onnx; use --runtime sklearn or auto")
+    has_onnx = ONNX_FILE in manifest.get("files", {})
+    if runtime == "onnx" and not has_onnx:
+        why = (manifest.get("runtime") or {}).get("reason")
+        raise BundleError(
+            f"bundle {root} holds no {ONNX_FILE}"
+            + (f" ({why})" if why else "")
+            + "; use --runtime sklearn or auto"
+        )
     trusted = list(manifest.get("trusted_types", []))
     refused = _untrusted(trusted)
     if refused:
@@ -269,7 +328,40 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
             f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
             f"{exc}); check the library versions in manifest.json"
         ) from None
-    return Bundle(root, model, _read_json(root / "schema.json"), _read_json(root / "metrics.json"), manifest)
+    onnx = None
+    if has_onnx and runtime != "sklearn":
+        onnx = _load_onnx(root, manifest, required=runtime == "onnx")
+    return Bundle(
+        root,
+        model,
+        _read_json(root / "schema.json"),
+        _read_json(root / "metrics.json"),
+        manifest,
+        runtime="onnx" if onnx is not None else "sklearn",
+        onnx=onnx,
+    )
+
+
+def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | None:
+    """An ONNX Runtime session over the bundle's model.onnx, from bytes checked against the manifest;
+    ``None`` when ONNX Runtime cannot load it and ONNX is not ``required``."""
+    from modelworks.export.runtime import OnnxPredictor
+
+    data = (root / ONNX_FILE).read_bytes()
+    if hashlib.sha256(data).hexdigest() != manifest["files"][ONNX_FILE]:  # changed since verify()
+        raise BundleError(
+            f"{ONNX_FILE} in bundle {root} was modified after saving (sha256 mismatch); "
+            "refusing to load it; save the bundle again"
+        )
+    try:
+        return OnnxPredictor(data)
+    except Exception as exc:
+        if not required:  # "auto": scikit-learn predicts the same
+            return None
+        raise BundleError(
+            f"{ONNX_FILE} in {root} could not be loaded by ONNX Runtime ({type(exc).__name__}); "
+            "use --runtime sklearn or save the bundle again"
+        ) from None
 
 
 def load_model(path: str | os.PathLike):

@@ -7,7 +7,6 @@ traceback; every artefact is written to a temporary path and renamed when comple
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import tempfile
@@ -196,8 +195,12 @@ def run_workflow(
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
-    path = exp.save(out_dir, extra_files={"profile.json": json.dumps(prof.to_dict(), indent=2)})
+    path = exp.save(out_dir, profile=prof)
+    curve = exp.learning_curve()
+    if curve.skipped:
+        out.print(f"Learning curve skipped: {curve.skipped}")
     out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
+    out.print(f"Report: {path / 'report.html'}")
     return path
 
 
@@ -281,16 +284,21 @@ def profile_cmd(
     target: Annotated[str | None, typer.Option("--target", "-t")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for profile.json.")] = None,
 ) -> None:
-    """Describe every column, the target and the warnings; optionally save profile.json."""
+    """Describe every column, the target and the warnings; optionally save profile.json and
+    profile.html (a self-contained page with figures)."""
     from modelworks.data.load import load
     from modelworks.data.profile import profile
 
     prof = profile(load(data), target)
     prof.render(out)
     if out_dir is not None:
+        from modelworks.report import render_profile, write_html
+
+        html = render_profile(prof, source=data)
         out_dir.mkdir(parents=True, exist_ok=True)
         prof.to_json(out_dir / "profile.json")
-        out.print(f"\nSaved {out_dir / 'profile.json'}")
+        write_html(out_dir / "profile.html", html)
+        out.print(f"\nSaved {out_dir / 'profile.json'} and {out_dir / 'profile.html'}")
 
 
 @app.command()
@@ -336,29 +344,100 @@ def predict(
     data: Annotated[str, typer.Argument(help="Rows to predict.")],
     proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")] = None,
+    runtime: Annotated[
+        str, typer.Option(help="auto (ONNX when the bundle has model.onnx), onnx or sklearn.")
+    ] = "auto",
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows read and predicted at a time (CSV/TSV files stream from disk).")
+    ] = 50_000,
 ) -> None:
-    """Predict DATA with a saved BUNDLE (verified against its manifest)."""
-    from modelworks.bundle import load_bundle
-    from modelworks.data.load import load
-    from modelworks.predict import predict_frame
+    """Predict DATA with a saved BUNDLE (verified against its manifest), a chunk of rows at a time."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    loaded = load_bundle(bundle)
-    frame, notices = predict_frame(loaded, load(data), proba=proba)
-    for notice in notices:
-        err.print(f"notice: {notice}")
-    if out_file is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    from modelworks.bundle import load_bundle
+    from modelworks.data.load import iter_chunks
+    from modelworks.errors import ConfigError
+    from modelworks.predict import merge_notices, predict_rows
+
+    if chunk_rows < 1:
+        raise ConfigError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
+    loaded = load_bundle(bundle, runtime=runtime)
+    chunks = iter_chunks(data, chunk_rows)
+    done = BarColumn(), DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
+    tmp: str | None = None
+    fh = sys.stdout
+    rows, notices, runtimes = 0, [], set()
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, out_file)
+        if out_file is not None:  # written beside the destination, renamed when complete
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+            fh = os.fdopen(fd, "w", newline="")
+        with Progress(
+            TextColumn("{task.description}"),
+            *done,
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("predicting", total=chunks.size)
+            chunks.on_progress = lambda c: bar.update(
+                task,
+                completed=c.done,
+                description="checking column types" if c.phase == "scanning" else "predicting",
+            )
+            for chunk in chunks:
+                result = predict_rows(loaded, chunk, proba=proba)
+                result.frame.to_csv(fh, index=False, header=rows == 0)
+                fh.flush()
+                rows += len(result.frame)
+                notices.append(result.notices)
+                runtimes.add(result.runtime)
+        if tmp is not None:
+            fh.close()
+            os.replace(tmp, out_file)  # type: ignore[arg-type]
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            if fh is not sys.stdout and not fh.closed:
+                fh.close()
+            Path(tmp).unlink(missing_ok=True)
         raise
-    err.print(f"wrote {len(frame):,} predictions to {out_file}")
+    for notice in merge_notices(notices):
+        err.print(f"notice: {notice}")
+    if out_file is not None:
+        used = " and ".join(sorted(runtimes)) or loaded.runtime
+        err.print(f"wrote {rows:,} predictions to {out_file} ({used} runtime)")
+
+
+@app.command()
+@user_errors
+def report(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open it in a web browser, where one exists.")
+    ] = False,
+) -> None:
+    """Print the path of BUNDLE's report.html (verified against the manifest)."""
+    from modelworks.bundle import verify
+    from modelworks.errors import BundleError
+
+    manifest = verify(bundle)
+    if "report.html" not in manifest.get("files", {}):
+        raise BundleError(f"bundle {bundle} has no report.html (saved with report=False); run it again")
+    path = (bundle / "report.html").resolve()
+    out.print(str(path), soft_wrap=True)
+    if open_:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            err.print("notice: no web browser found here; open the file above on a machine with one")
 
 
 @app.command()
@@ -371,7 +450,9 @@ def serve(
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key clients must send.")
     ] = None,
-    runtime: Annotated[str, typer.Option(help="auto (ONNX when the bundle has it), onnx or sklearn.")] = "auto",
+    runtime: Annotated[
+        str, typer.Option(help="auto (ONNX when the bundle has it), onnx or sklearn.")
+    ] = "auto",
     max_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = 10_000,
     max_body_mb: Annotated[float, typer.Option(help="Largest request body in MB (413 beyond).")] = 10.0,
 ) -> None:

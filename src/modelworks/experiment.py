@@ -7,10 +7,12 @@ time budget → evaluate the best on the test set once → refit on all rows →
 from __future__ import annotations
 
 import functools
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,20 +33,25 @@ from sklearn.pipeline import Pipeline
 from modelworks.data.checks import check_classes, check_features
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import load
+from modelworks.data.profile import Profile, profile
 from modelworks.data.schema import UNSEEN_POLICIES, build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ConfigError, ModelworksError
-from modelworks.evaluate.evaluation import Evaluation, evaluate_predictions
-from modelworks.evaluate.metrics import metric_names, score_all
+from modelworks.evaluate.evaluation import Evaluation, EvaluationContext, evaluate_predictions
+from modelworks.evaluate.metrics import METRICS, metric_names, score_all
 from modelworks.evaluate.stats import BCA_MAX_ROWS, bootstrap_ci
 from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import Budget, scale
+from modelworks.search.budget import RESERVE, Budget, report_seconds, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
+from modelworks.search.learning import CURVE_FITS, CURVE_FOLDS, LearningCurve, learning_curve
+
+if TYPE_CHECKING:
+    from modelworks.plots.accessors import ExperimentPlots
 
 
 @dataclass
@@ -178,6 +185,8 @@ class Experiment:
         self._oof: dict[str, np.ndarray] = {}
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
+        self._curve: LearningCurve | None = None
+        self._profile: Profile | None = None
 
     # -- stages -------------------------------------------------------------------------------
     def _setup(self, task: str, metric: str | None, models: list[str] | None) -> None:
@@ -240,9 +249,10 @@ class Experiment:
             )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
         fixed, per_row = _RESAMPLE_COST
-        self.budget.evaluation_reserve = (
-            len(self.metrics) * self._resamples() * (fixed + per_row * len(self.X_test))
-        )
+        self.budget.evaluation_reserve = len(self.metrics) * self._resamples() * (
+            fixed + per_row * len(self.X_test)
+        ) + report_seconds(len(self.X_test), len(self.columns))
+        self.budget.analysis_fits = CURVE_FITS
 
     def _resamples(self) -> int:
         return int(min(BOOTSTRAP_RESAMPLES, max(200, 2_000_000 // max(len(self.X_test), 1))))
@@ -450,6 +460,17 @@ class Experiment:
         if self.threshold_choice is not None:
             evaluation.extra["threshold"] = self.threshold_choice.to_dict()
         self.test_predictions = pred
+        kinds = {c["name"]: c["kind"] for c in self.columns}
+        evaluation.context = EvaluationContext(
+            self._train_model,
+            self.X_test[list(kinds)],  # the columns the model uses: dropped ones have no importance
+            self.y_test,
+            pred,
+            self.classes,
+            self.positive_label,
+            threshold,
+            kinds,
+        )
         self.evaluation = evaluation
         return evaluation
 
@@ -517,14 +538,92 @@ class Experiment:
             "time_budget": self.budget.seconds,
             "elapsed_seconds": round(self.budget.elapsed(), 3),
             "data_sha256": data_hash(self.data),
+            **({"learning_curve": self._curve.to_dict()} if self._curve is not None else {}),
         }
 
-    def save(self, path: str | os.PathLike, extra_files: dict[str, str] | None = None) -> Path:
-        """Write the bundle directory (see :mod:`modelworks.bundle`) and return its path."""
+    def profile(self) -> Profile:
+        """The profile of the whole table (computed once; :meth:`save` puts it in the bundle)."""
+        if self._profile is None:
+            self._profile = profile(self.data, self.target, task=self.task, seed=self.seed)
+        return self._profile
+
+    def learning_curve(self) -> LearningCurve:
+        """Scores of the chosen pipeline against training rows, on the first folds of the comparison.
+
+        Computed once, after :meth:`evaluate`, when the time budget leaves room for it; otherwise
+        the returned curve says why it was skipped.
+        """
+        if self._curve is not None:
+            return self._curve
+        name = self.best_name
+        board = self.compare()
+        result = next(r for r in board.results if r.name == name)
+        needed = CURVE_FITS * float(np.mean(result.fit_seconds))
+        if self.budget.remaining() < needed + RESERVE:
+            self._curve = LearningCurve(
+                name,
+                self.metric,
+                METRICS[self.metric].greater_is_better,
+                skipped=f"would take about {needed:.0f}s; the time budget had "
+                f"{max(self.budget.remaining(), 0):.0f}s left",
+            )
+        else:
+            first_repeat = self.folds[: self.cv][:CURVE_FOLDS]
+            self._curve = learning_curve(
+                name,
+                self.pipeline(name),
+                self.X_train,
+                self.y_train,
+                first_repeat,
+                self.metric,
+                self.classes,
+                self.positive_label,
+                seed=self.seed,
+            )
+        return self._curve
+
+    @property
+    def plot(self) -> ExperimentPlots:
+        """Figures of the comparison: ``comparison()``, ``learning_curve()``, ``fit_time()``."""
+        from modelworks.plots.accessors import ExperimentPlots
+
+        return ExperimentPlots(self)
+
+    def save(
+        self,
+        path: str | os.PathLike,
+        extra_files: dict[str, str] | None = None,
+        *,
+        profile: Profile | None = None,
+        report: bool = True,
+    ) -> Path:
+        """Write the bundle directory (see :mod:`modelworks.bundle`) and return its path.
+
+        Parameters
+        ----------
+        path : path-like
+            The bundle directory.
+        extra_files : dict, optional
+            More files to include, name to text.
+        profile : Profile, optional
+            The profile of the table, if already computed (it is computed otherwise).
+        report : bool
+            Write ``report.html`` (see :mod:`modelworks.report`); its learning curve is computed if
+            the time budget allows.
+        """
         from modelworks.bundle import save_bundle
 
+        if profile is not None:
+            self._profile = profile
+        files = {"profile.json": json.dumps(self.profile().to_dict(), indent=2), **(extra_files or {})}
+        if report:
+            self.learning_curve()
         summary = self.summary()
-        return save_bundle(path, self.best_model, self.schema(), summary, extra_files or {})
+        if report:
+            from modelworks.report import render_report
+
+            files["report.html"] = render_report(self, bundle_path=Path(path))
+        return save_bundle(path, self.best_model, self.schema(), summary, files, onnx_sample=self.X_train)
 
 
 #: Bootstrap resamples behind each test-metric interval (fewer on large test sets, where each

@@ -1,6 +1,25 @@
-"""Predict with a loaded bundle: check input against the schema, keep row order, name the columns."""
+"""Predict with a loaded bundle: check input against the schema, keep row order, name the columns.
+
+Two runtimes give the same output (the same columns, labels and dtypes; probabilities within 1e-5):
+
+- ``"sklearn"``: the skops-loaded pipeline predicts;
+- ``"onnx"``: the pipeline's :class:`~modelworks.prepare.TableCleaner` runs in Python, then ONNX Runtime
+  runs ``model.onnx``; the decision threshold of a tuned binary classifier is applied as scikit-learn's
+  ``FixedThresholdClassifier`` applies it, and class indices map to the pipeline's own labels.
+
+A single row (the usual request to a prediction server) is cleaned column by column without building
+pandas frames for one value: numbers are taken as they are, ISO dates (``2024-05-17``,
+``2024-05-17 13:45:00``) are split into their parts directly, and any other value is cleaned by the
+pipeline's own cleaner once and remembered. Cleaning holds no state and treats each column on its own,
+so this gives exactly what ``TableCleaner.transform`` gives (the tests compare them value by value).
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -9,6 +28,35 @@ from modelworks.bundle import Bundle
 from modelworks.data.schema import check_input
 from modelworks.errors import ConfigError
 from modelworks.evaluate.metrics import align_proba
+from modelworks.export.runtime import MISSING, UNSEEN, OnnxPredictor, decision_rule, labels_from_proba
+from modelworks.prepare.clean import TableCleaner
+
+__all__ = ["Prediction", "merge_notices", "predict_frame", "predict_rows"]
+
+#: An ISO date, with an optional time to the second: the dates split without pandas.
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_EPOCH = dt.datetime(1970, 1, 1)
+#: A notice that counts rows ("column 'plan': 3 row(s) with ..."): chunks add up their counts.
+_COUNTED = re.compile(r"^(column .+?: )(\d+)( row\(s\) .*)$")
+
+
+@dataclass
+class Prediction:
+    """Predictions of :func:`predict_rows`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        ``prediction`` column, or one probability column per class named by the class label.
+    notices : list of str
+        What was ignored or treated as unknown.
+    runtime : {"onnx", "sklearn"}
+        The runtime that predicted these rows.
+    """
+
+    frame: pd.DataFrame
+    notices: list[str] = field(default_factory=list)
+    runtime: str = "sklearn"
 
 
 def predict_frame(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> tuple[pd.DataFrame, list[str]]:
@@ -17,7 +65,7 @@ def predict_frame(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> tupl
     Parameters
     ----------
     bundle : Bundle
-        A loaded bundle.
+        A loaded bundle; it predicts with its runtime (``bundle.runtime``).
     df : DataFrame
         Rows to predict (extra columns are ignored).
     proba : bool
@@ -26,19 +74,204 @@ def predict_frame(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> tupl
     Returns
     -------
     predictions : DataFrame
-        ``prediction`` column, or one column per class.
+        ``prediction`` column, or one column per class. ``predictions.attrs["runtime"]`` names the
+        runtime that predicted (see :func:`predict_rows`).
     notices : list of str
         What was ignored or treated as unknown.
     """
+    result = predict_rows(bundle, df, proba=proba)
+    return result.frame, result.notices
+
+
+def predict_rows(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> Prediction:
+    """As :func:`predict_frame`, also saying which runtime predicted.
+
+    ONNX rows holding an infinite number are left to scikit-learn (which refuses them where ONNX
+    would compute with them), so ``runtime`` may be ``"sklearn"`` for a bundle loaded for ONNX.
+    """
+    if proba and bundle.task == "regression":
+        raise ConfigError("--proba applies to classification bundles; this one is regression")
     checked = check_input(df, bundle.schema)
+    frame = checked.frame
+    runtime = bundle.runtime
+    if len(frame) == 0:
+        result = _empty(bundle, proba)
+    elif bundle.onnx is None:
+        result = _sklearn(bundle, frame, proba)
+    else:
+        state = _state(bundle)
+        if len(frame) == 1:
+            feeds = state.row_feeds(frame)
+        else:
+            feeds = bundle.onnx.feeds(state.cleaner.transform(frame))
+        if bundle.onnx.finite(feeds):
+            result = _from_onnx(bundle, state, bundle.onnx.run(feeds), proba)
+        else:
+            result, runtime = _sklearn(bundle, frame, proba), "sklearn"
+    result.attrs["runtime"] = runtime
+    return Prediction(result, checked.notices, runtime)
+
+
+def merge_notices(batches: list[list[str]]) -> list[str]:
+    """The notices of several chunks of one table, as one call on the whole table would give them.
+
+    Identical notices are kept once; notices that count rows of a column add up their counts and
+    keep the first chunk's example.
+    """
+    merged: dict[str, list] = {}
+    for notices in batches:
+        for notice in notices:
+            match = _COUNTED.match(notice)
+            if match is None:
+                merged.setdefault(notice, [notice])
+                continue
+            head, count, tail = match.groups()
+            if head in merged:
+                merged[head][1] += int(count)
+            else:
+                merged[head] = [head, int(count), tail]
+    return [entry[0] if len(entry) == 1 else f"{entry[0]}{entry[1]}{entry[2]}" for entry in merged.values()]
+
+
+def _sklearn(bundle: Bundle, frame: pd.DataFrame, proba: bool) -> pd.DataFrame:
     model = bundle.model
     if proba:
-        if bundle.task == "regression":
-            raise ConfigError("--proba applies to classification bundles; this one is regression")
         labels = bundle.labels or list(model.classes_)
-        p = align_proba(model.predict_proba(checked.frame), list(model.classes_), labels)
-        return pd.DataFrame(p, columns=[str(c) for c in labels]), checked.notices
-    pred = model.predict(checked.frame)
+        p = align_proba(model.predict_proba(frame), list(model.classes_), labels)
+        return pd.DataFrame(p, columns=[str(c) for c in labels])
+    pred = model.predict(frame)
     if bundle.task == "regression":
         pred = np.asarray(pred, dtype=float)
-    return pd.DataFrame({"prediction": pred}), checked.notices
+    return pd.DataFrame({"prediction": pred})
+
+
+def _from_onnx(bundle: Bundle, state: _State, out: np.ndarray, proba: bool) -> pd.DataFrame:
+    """The output frame from the ONNX graph's probabilities (or regression values)."""
+    if bundle.task == "regression":
+        return pd.DataFrame({"prediction": out})
+    if proba:
+        labels = bundle.labels or list(state.classes)
+        return pd.DataFrame(align_proba(out, list(state.classes), labels), columns=[str(c) for c in labels])
+    return pd.DataFrame(
+        {"prediction": labels_from_proba(out, state.classes, state.threshold, state.pos_label)}
+    )
+
+
+def _empty(bundle: Bundle, proba: bool) -> pd.DataFrame:
+    """No rows: the columns (and dtypes) the predictions would have."""
+    if bundle.task == "regression":
+        return pd.DataFrame({"prediction": np.empty(0)})
+    classes, _, _ = decision_rule(bundle.model)
+    classes = np.asarray(classes if classes is not None else [])
+    if proba:
+        labels = bundle.labels or list(classes)
+        return pd.DataFrame(np.empty((0, len(labels))), columns=[str(c) for c in labels])
+    return pd.DataFrame({"prediction": classes[:0]})
+
+
+class _State:
+    """What the ONNX path needs from a bundle, worked out once: the cleaner, the decision rule and
+    the remembered cleaned values of single rows."""
+
+    #: Remembered values per column; the memory is emptied when full.
+    CACHE = 4096
+
+    def __init__(self, bundle: Bundle):
+        predictor = bundle.onnx
+        assert predictor is not None
+        self.predictor: OnnxPredictor = predictor
+        self.cleaner: TableCleaner = bundle.model.steps[0][1]
+        classes, self.threshold, self.pos_label = decision_rule(bundle.model)
+        self.classes = np.asarray(classes if classes is not None else [])
+        columns = self.cleaner.columns or []
+        self.columns = [(c, TableCleaner([c]).fit(None)) for c in columns]
+        self.slot = {column: name for name, column, _ in predictor.inputs}
+        self.kind = {column: kind for _, column, kind in predictor.inputs}
+        self.memory: dict[str, dict] = {c["name"]: {} for c in columns}
+
+    def row_feeds(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The session's inputs for a one-row frame (the checked input, before cleaning)."""
+        values: dict[str, object] = {}
+        for col, cleaner in self.columns:
+            name = col["name"]
+            series = frame[name]
+            raw = series.iat[0]
+            if col["kind"] == "numeric" and _plain_number(series):
+                values[name] = float(raw)
+                continue
+            if col["kind"] == "datetime" and isinstance(raw, str):
+                parts = iso_date_parts(raw, name, bool(col.get("has_time")))
+                if parts is not None:
+                    values.update(parts)
+                    continue
+            key = (str(series.dtype), type(raw).__name__, raw) if _rememberable(raw) else None
+            memory = self.memory[name]
+            cleaned = memory.get(key) if key is not None else None
+            if cleaned is None:
+                out = cleaner.transform(frame[[name]])
+                cleaned = {c: out[c].iat[0] for c in out.columns}
+                if key is not None:
+                    if len(memory) >= self.CACHE:
+                        memory.clear()
+                    memory[key] = cleaned
+            values.update(cleaned)
+        feeds = {}
+        for column, kind in self.kind.items():
+            v = values[column]
+            if kind == "string":
+                text = (UNSEEN if v == MISSING else v) if isinstance(v, str) else MISSING
+                feeds[self.slot[column]] = np.array([[text]], dtype=object)
+            else:
+                dtype = np.float64 if kind == "double" else np.float32
+                feeds[self.slot[column]] = np.array([[v]], dtype=dtype)
+        return feeds
+
+
+def iso_date_parts(text: str, name: str, has_time: bool) -> dict[str, float] | None:
+    """The cleaned columns of an ISO date string, as ``TableCleaner`` computes them; ``None`` for
+    any other text (which the cleaner itself must parse)."""
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    try:
+        when = dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    elapsed = when - _EPOCH
+    parts = {
+        f"{name}__year": float(year),
+        f"{name}__month": float(month),
+        f"{name}__day": float(day),
+        f"{name}__dayofweek": float(when.weekday()),
+    }
+    if has_time:
+        parts[f"{name}__hour"] = float(hour)
+    # pandas divides the whole seconds (exact in float64) by 86400, as here
+    parts[f"{name}__days"] = float(elapsed.days * 86400 + elapsed.seconds) / 86400
+    return parts
+
+
+def _plain_number(series: pd.Series) -> bool:
+    """A column that cleaning only casts to float64 (a numeric dtype other than bool)."""
+    dtype = series.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _rememberable(value: object) -> bool:
+    """A value that can key the memory: a string, or a number that equals itself."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, int | float | np.integer | np.floating) and value == value
+
+
+_STATES: weakref.WeakKeyDictionary[OnnxPredictor, _State] = weakref.WeakKeyDictionary()
+
+
+def _state(bundle: Bundle) -> _State:
+    predictor = bundle.onnx
+    assert predictor is not None
+    state = _STATES.get(predictor)
+    if state is None:
+        state = _STATES[predictor] = _State(bundle)
+    return state

@@ -15,7 +15,7 @@ import modelworks as mw
 FAST_MODELS = ["linear", "decision_tree"]
 FAST_CV = 3
 MODELS = ",".join(FAST_MODELS)
-BUNDLE_FILES = {"model.skops", "schema.json", "metrics.json", "profile.json", "manifest.json"}
+BUNDLE_FILES = {"model.skops", "schema.json", "metrics.json", "profile.json", "manifest.json", "report.html"}
 TIME_COLUMNS = {"fit_seconds", "predict_ms_per_1000"}
 
 
@@ -39,10 +39,13 @@ def test_run_prints_leaderboard_and_writes_bundle(churn_run):
     assert result.returncode == 0, result.stderr
     assert "Leaderboard" in result.stdout
     assert "Test set" in result.stdout
+    assert f"Report: {bundle / 'report.html'}" in result.stdout
     for model in FAST_MODELS:
         assert model in result.stdout
     assert "Traceback" not in result.stderr
-    assert {p.name for p in bundle.iterdir()} == BUNDLE_FILES
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    onnx = {"model.onnx"} if manifest["runtime"]["default"] == "onnx" else set()
+    assert {p.name for p in bundle.iterdir()} == BUNDLE_FILES | onnx, manifest["runtime"]
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert metrics["seed"] == 3
     assert metrics["cv_folds"] == FAST_CV
@@ -327,3 +330,25 @@ def test_predict_refuses_bad_input(cli, churn_df, trained_bundle, tmp_path, case
     for word in words:
         assert word in message
     assert list((tmp_path / "outs").iterdir()) == []
+
+
+def test_report_command_prints_the_path_and_opens_it(cli, churn_run, tmp_path):
+    _, bundle, _, root = churn_run
+    result = cli("report", bundle, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str((bundle / "report.html").resolve())
+
+    # --open hands the file's URL to the browser named by $BROWSER (Python's webbrowser module)
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "fake-browser"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.chmod(0o755)
+    result = cli("report", bundle, "--open", cwd=root, env={"BROWSER": str(browser)})
+    assert result.returncode == 0, result.stderr
+    assert opened.read_text().strip() == (bundle / "report.html").resolve().as_uri()
+
+
+def test_report_command_refuses_what_is_not_a_bundle(cli, tmp_path):
+    result = cli("report", tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not a modelworks bundle" in result.stderr and "Traceback" not in result.stderr

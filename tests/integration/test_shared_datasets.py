@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,38 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
+from modelworks.report._figures import DATA_FIGURES, MODEL_FIGURES
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+CLASSIFICATION_FIGURES = {
+    "roc",
+    "precision_recall",
+    "calibration",
+    "confusion_matrix",
+    "permutation_importance",
+    "partial_dependence",
+}
+REGRESSION_FIGURES = {
+    "predicted_actual",
+    "residuals",
+    "residual_histogram",
+    "permutation_importance",
+    "partial_dependence",
+}
+#: Drawn for every run, whatever the data.
+ALWAYS = {"target", "comparison", "fit_time"}
+#: Drawn when the data allows (enough numeric features, missing values, a categorical feature,
+#: time left for the learning curve); otherwise listed under "Not drawn" with the reason.
+DEPENDS = {
+    "histograms",
+    "boxplots",
+    "scatter",
+    "pca",
+    "associations",
+    "missing",
+    "target_rate",
+    "learning_curve",
+}
 NAMES = sorted(p.name for p in SHARED.iterdir()) if SHARED.is_dir() else []
 BUDGET = 60
 
@@ -55,6 +87,7 @@ def test_run_and_predict_on_shared_dataset(name: str, tmp_path: Path) -> None:
     assert all(len(v[summary["metric"]]) == summary["cv_folds"] for v in summary["fold_scores"].values())
 
     task = schema["target"]["task"]
+    check_report(out / "report.html", task)
     pred_file = tmp_path / "pred.csv"
     predict = _cli(
         "predict",
@@ -85,3 +118,19 @@ def test_run_and_predict_on_shared_dataset(name: str, tmp_path: Path) -> None:
             accuracy = np.mean(np.asarray(labels)[pred.to_numpy().argmax(axis=1)] == y.astype(str))
             majority = y.value_counts(normalize=True).max()
             assert accuracy > majority, f"{name}: accuracy {accuracy:.3f} ≤ majority {majority:.3f}"
+
+
+def check_report(path: Path, task: str) -> None:
+    """Every figure that applies to the task is drawn, none that does not, and none failed."""
+    html = path.read_text()
+    drawn = set(re.findall(r'data-figure="([a-z_]+)"', html))
+    assert 'class="figure-error"' not in html, re.findall(r'figure-error">(.*?)</figcaption>', html)
+    expected = CLASSIFICATION_FIGURES if task != "regression" else REGRESSION_FIGURES
+    other = (REGRESSION_FIGURES | CLASSIFICATION_FIGURES) - expected
+    assert expected | ALWAYS <= drawn, f"missing {expected | ALWAYS - drawn}"
+    assert not drawn & other, f"drawn but not applicable to {task}: {drawn & other}"
+    titles = {spec.id: spec.title for spec in DATA_FIGURES + MODEL_FIGURES}
+    listed = re.search(r"Not drawn: (.*?)\.</p>", html, re.S)
+    for name in DEPENDS - drawn:
+        assert listed and titles[name] in listed.group(1), f"{name} neither drawn nor explained"
+    assert len(html) < 5_000_000

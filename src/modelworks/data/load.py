@@ -20,6 +20,7 @@ import os
 import re
 import zlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import pandas as pd
 
 from modelworks.errors import ConfigError, DataError
 
-__all__ = ["MISSING_MARKERS", "SUPPORTED_EXTENSIONS", "load"]
+__all__ = ["MISSING_MARKERS", "SUPPORTED_EXTENSIONS", "Chunks", "iter_chunks", "load"]
 
 #: Cell values (after stripping whitespace) that are read as missing.
 MISSING_MARKERS: tuple[str, ...] = (
@@ -154,8 +155,7 @@ def _load_file(path: Path, *, table: str | None, query: str | None, sheet: str |
     if path.is_dir():
         raise DataError(f"{label} is a directory, not a data file; pass the path of a file in it")
     suffixes = [s.lower() for s in path.suffixes]
-    gz = bool(suffixes) and suffixes[-1] == ".gz"
-    ext = (suffixes[-2] if len(suffixes) >= 2 else "") if gz else path.suffix.lower()
+    ext, gz = _extension(path)
     supported = ", ".join(SUPPORTED_EXTENSIONS)
     if ext not in SUPPORTED_EXTENSIONS or (gz and ext not in _GZIP_OK):
         shown = "".join(suffixes[-2:] if gz else suffixes[-1:]) or "(none)"
@@ -198,6 +198,13 @@ def _load_file(path: Path, *, table: str | None, query: str | None, sheet: str |
             "the .gz extension"
         ) from exc
     return _finish(df, label)
+
+
+def _extension(path: Path) -> tuple[str, bool]:
+    """The format extension of ``path`` (lower case, before any ``.gz``) and whether it is gzipped."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    return ((suffixes[-2] if len(suffixes) >= 2 else "") if gz else path.suffix.lower()), gz
 
 
 def _open_binary(path: Path, gz: bool) -> Any:
@@ -272,7 +279,9 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
+def _text_options(path: Path, label: str, *, gz: bool, tsv: bool) -> dict[str, Any]:
+    """How to read a delimited text file: the options of :func:`pandas.read_csv` that :func:`load`
+    and :func:`iter_chunks` share (delimiter, encoding, decimal mark, missing-value markers)."""
     head = _read_head(path, gz)
     if not head.strip():
         raise DataError(f"{label} is empty (only blank lines); pass a file that holds a table")
@@ -291,20 +300,24 @@ def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
         cells = [c for r in rows[1:] for c in r]
         if any(_COMMA_DECIMAL.match(c) for c in cells) and not any(_DOT_DECIMAL.match(c) for c in cells):
             decimal = ","
+    return {
+        "sep": sep,
+        "encoding": encoding,
+        "decimal": decimal,
+        "na_values": list(MISSING_MARKERS),
+        "keep_default_na": False,
+        "skipinitialspace": True,
+        "skip_blank_lines": True,
+        "low_memory": False,
+    }
+
+
+def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
+    options = _text_options(path, label, gz=gz, tsv=tsv)
+    encoding = options.pop("encoding")
 
     def read(enc: str) -> pd.DataFrame:
-        return pd.read_csv(
-            path,
-            sep=sep,
-            encoding=enc,
-            decimal=decimal,
-            na_values=list(MISSING_MARKERS),
-            keep_default_na=False,
-            skipinitialspace=True,
-            skip_blank_lines=True,
-            low_memory=False,
-            compression="gzip" if gz else None,
-        )
+        return pd.read_csv(path, encoding=enc, compression="gzip" if gz else None, **options)
 
     try:
         try:
@@ -317,12 +330,237 @@ def _read_text(path: Path, label: str, *, gz: bool, tsv: bool) -> pd.DataFrame:
         raise DataError(f"{label} is empty (no columns found); pass a file that holds a table") from exc
     except (pd.errors.ParserError, UnicodeError, ValueError, csv.Error) as exc:
         raise _binary_error(label, f"parsing failed: {_one_line(exc)}") from exc
+    _check_index(df, label)
+    return df
+
+
+def _check_index(df: pd.DataFrame, label: str) -> None:
     if not isinstance(df.index, pd.RangeIndex):  # pandas took the first field as an index
         raise DataError(
             f"{label} is not a readable text table (its data rows have more fields than its "
             "header); check the delimiter or add the missing column names"
         )
-    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Chunks
+# --------------------------------------------------------------------------------------------
+
+#: Rows per chunk of :func:`iter_chunks` by default.
+CHUNK_ROWS = 50_000
+
+
+class Chunks:
+    """The rows of a table, a chunk at a time, in order (see :func:`iter_chunks`).
+
+    Attributes
+    ----------
+    size : int
+        Bytes of the file (as stored, so compressed for ``.gz``), or rows for a table read whole.
+    unit : {"bytes", "rows"}
+        What ``size`` and ``done`` count.
+    done : int
+        How much of ``size`` has been read in the current pass.
+    phase : {"scanning", "reading"}
+        A delimited text file of several chunks is read twice: a first pass ("scanning") settles
+        the type of every column over the whole file, the second ("reading") yields the chunks.
+    on_progress : callable or None
+        Called as ``on_progress(chunks)`` whenever ``done`` or ``phase`` changes (for a progress
+        bar); set it before iterating.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | pd.DataFrame, rows: int):
+        if rows < 1:
+            raise ConfigError(f"chunk rows must be at least 1 (got {rows})")
+        self.rows = rows
+        self.unit = "rows"
+        self.phase = "reading"
+        self.done = 0
+        self.on_progress: Callable[[Chunks], None] | None = None
+        self._path: Path | None = None
+        self._frame: pd.DataFrame | None = None
+        path = None
+        if isinstance(source, str | os.PathLike) and "://" not in os.fspath(source):
+            path = Path(os.fspath(source)).expanduser()
+        if path is not None and path.is_file() and _extension(path)[0] in _TEXT_EXT:
+            ext, gz = _extension(path)
+            if not gz or ext in _GZIP_OK:
+                label = f"file '{path}'"
+                try:
+                    self.size = path.stat().st_size
+                except OSError as exc:
+                    raise DataError(
+                        f"{label} cannot be read ({_one_line(exc)}); check its permissions"
+                    ) from exc
+                if self.size == 0:
+                    raise DataError(f"{label} is empty (0 bytes); pass a file that holds a table")
+                self._path, self._gz, self._tsv, self._label = path, gz, ext == ".tsv", label
+                self.unit = "bytes"
+                self._options = self._guard(lambda: _text_options(path, label, gz=gz, tsv=ext == ".tsv"))
+                return
+        self._frame = load(source)  # any other source is read whole; its errors are load's
+        self.size = len(self._frame)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self._frame is not None:
+            frame, self._frame = self._frame, None
+            for start in range(0, len(frame), self.rows):
+                self._advance(self.phase, min(start + self.rows, len(frame)))
+                yield frame.iloc[start : start + self.rows].reset_index(drop=True)
+            return
+        yield from self._text_chunks()
+
+    def _advance(self, phase: str, done: int) -> None:
+        self.phase, self.done = phase, done
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    # -- delimited text ---------------------------------------------------------------------
+    def _guard(self, fn):
+        """Run ``fn``, turning the errors of reading a text file into load's messages."""
+        label = self._label
+        try:
+            return fn()
+        except DataError:
+            raise
+        except PermissionError as exc:
+            raise DataError(f"{label} cannot be read (permission denied); check its permissions") from exc
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{label} is not a readable gzip file ({_one_line(exc)}); check the file or remove "
+                "the .gz extension"
+            ) from exc
+        except pd.errors.EmptyDataError as exc:
+            raise DataError(f"{label} is empty (no columns found); pass a file that holds a table") from exc
+        except (pd.errors.ParserError, UnicodeError, ValueError, csv.Error) as exc:
+            raise _binary_error(label, f"parsing failed: {_one_line(exc)}") from exc
+
+    def _reader(self, encoding: str, dtype: dict | None = None) -> Iterator[pd.DataFrame]:
+        """pandas chunks of the file, counting the bytes read from disk in ``done``."""
+        assert self._path is not None
+        raw = open(self._path, "rb")  # noqa: SIM115 (closed below, after the last chunk)
+        counted = _CountingReader(raw, self)
+        handle: Any = gzip.GzipFile(fileobj=counted, mode="rb") if self._gz else io.BufferedReader(counted)
+        options = {k: v for k, v in self._options.items() if k != "encoding"}
+        try:
+            with pd.read_csv(
+                handle, encoding=encoding, chunksize=self.rows, dtype=dtype, compression=None, **options
+            ) as reader:
+                yield from reader
+        finally:
+            handle.close()
+            raw.close()
+
+    def _scan(self) -> tuple[pd.DataFrame | None, int, dict[str, set[str]], str]:
+        """First pass: the first chunk, the number of chunks, the types seen per column, the encoding."""
+        encoding = self._options["encoding"]
+        while True:
+            self._advance("scanning", 0)
+            first, n = None, 0
+            seen: dict[str, set[str]] = {}
+            try:
+                for chunk in self._reader(encoding):
+                    _check_index(chunk, self._label)
+                    if n == 0:
+                        first = chunk
+                    n += 1
+                    for name in chunk.columns:
+                        seen.setdefault(name, set()).add(_column_type(chunk[name]))
+                return first, n, seen, encoding
+            except UnicodeDecodeError:
+                if encoding == "latin-1":
+                    raise
+                encoding = "latin-1"  # as load does: the whole file in Latin-1
+
+    def _text_chunks(self) -> Iterator[pd.DataFrame]:
+        first, n, seen, encoding = self._guard(self._scan)
+        if n <= 1:  # one chunk is the whole file: pandas typed it as load does
+            self._advance("reading", self.size)
+            frame = first if first is not None else pd.DataFrame(columns=list(seen))
+            yield _finish(frame, self._label)
+            return
+        dtype = {name: t for name, kinds in seen.items() if (t := _settled_type(kinds)) is not None}
+        self._advance("reading", 0)
+        chunks = self._reader(encoding, dtype or None)
+        while True:
+            chunk = self._guard(lambda: next(chunks, None))
+            if chunk is None:
+                return
+            yield _finish(chunk, self._label)
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that adds the bytes read to ``chunks.done``."""
+
+    def __init__(self, raw: Any, chunks: Chunks):
+        self.raw, self.chunks = raw, chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        self.chunks._advance(self.chunks.phase, self.chunks.done + (n or 0))
+        return n
+
+
+def _column_type(values: pd.Series) -> str:
+    """What pandas made of a column in one chunk: "int", "float", "bool", "text", "empty" or "other"."""
+    if values.isna().all():
+        return "empty"
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    present = values.dropna()
+    if any(isinstance(v, str) for v in present):
+        return "text"
+    return "bool" if all(isinstance(v, bool | np.bool_) for v in present) else "other"
+
+
+def _settled_type(kinds: set[str]) -> str | None:
+    """The dtype that makes every chunk of a column hold what pandas makes of the whole column
+    (None: pandas types each chunk the same way already)."""
+    kinds = kinds - {"empty"}
+    if "text" in kinds or "other" in kinds or ("bool" in kinds and kinds & {"int", "float"}):
+        return "str"  # some value is not a number: the whole column is read as text
+    if "int" in kinds and ("float" in kinds or "empty" in kinds):
+        return "float64"
+    return None
+
+
+def iter_chunks(source: str | os.PathLike[str] | pd.DataFrame, rows: int = CHUNK_ROWS) -> Chunks:
+    """Read a table in chunks of ``rows`` rows, with bounded memory for delimited text files.
+
+    A CSV, TSV or TXT file (optionally ``.gz``) is parsed exactly as :func:`load` parses it (the
+    same delimiter sniffing, encodings, missing-value markers and whitespace stripping), and every
+    column gets the type pandas gives it over the whole file: a first pass over the file settles
+    the types (a column that holds one non-number anywhere is text in every chunk), so the rows of
+    a chunk are what :func:`load` would give. Other sources (Parquet, Excel, JSON, SQL, a
+    DataFrame) are read whole with :func:`load`, then cut into chunks.
+
+    Parameters
+    ----------
+    source : str, path-like or pandas.DataFrame
+        As for :func:`load` (without ``table``, ``query`` or ``sheet``).
+    rows : int
+        Rows per chunk (the last chunk may hold fewer).
+
+    Returns
+    -------
+    Chunks
+        An iterable of DataFrames whose ``done``, ``size`` and ``unit`` report progress.
+
+    Raises
+    ------
+    DataError
+        As :func:`load`; for a text file, errors anywhere in the file are raised by the first pass,
+        before the first chunk is yielded.
+    """
+    return Chunks(source, rows)
 
 
 def _read_parquet(path: Path, label: str) -> pd.DataFrame:

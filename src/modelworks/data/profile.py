@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from modelworks.data.kinds import ColumnInfo, infer_column, infer_kinds, parse_d
 from modelworks.data.schema import json_safe
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import DataError
+
+if TYPE_CHECKING:
+    from modelworks.plots.accessors import ProfilePlots
 
 __all__ = ["Profile", "ProfileWarning", "profile", "WARNING_CODES"]
 
@@ -173,6 +176,8 @@ class Profile:
         for numeric features against a multiclass target.
     warnings : list of ProfileWarning
         Problems found, most severe first.
+    frame : DataFrame or None
+        The profiled rows (the sample when sampled), behind :attr:`plot`; not saved.
     """
 
     def __init__(
@@ -189,6 +194,7 @@ class Profile:
         associations: pd.DataFrame,
         warnings: list[ProfileWarning],
         seed: int = 0,
+        frame: pd.DataFrame | None = None,
     ) -> None:
         self.columns = columns
         self.n_rows = n_rows
@@ -201,6 +207,15 @@ class Profile:
         self.associations = associations
         self.warnings = warnings
         self.seed = seed
+        self.frame = frame
+
+    @property
+    def plot(self) -> ProfilePlots:
+        """Figures of the profiled rows: ``histograms()``, ``boxplots()``, ``scatter()``, ``pca()``,
+        ``associations()``, ``missing()``, ``target_distribution()``, ``target_rate(column)``."""
+        from modelworks.plots.accessors import ProfilePlots
+
+        return ProfilePlots(self)
 
     def __repr__(self) -> str:
         task = f", target={self.target['name']!r} ({self.target['task']})" if self.target else ""
@@ -457,6 +472,7 @@ def profile(
         associations=assoc,
         warnings=out_warnings,
         seed=seed,
+        frame=data,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,37 @@ from sklearn import metrics as skm
 
 from modelworks.data.schema import json_safe
 from modelworks.evaluate.metrics import predicted_labels, score_all
+
+if TYPE_CHECKING:
+    from modelworks.plots.accessors import EvaluationPlots
+
+
+@dataclass
+class EvaluationContext:
+    """What the test-set figures need: the pipeline fitted on the training part and its test data.
+
+    Attributes
+    ----------
+    model : Pipeline
+        Fitted on the training part only (never on the test rows).
+    X, y : DataFrame, Series
+        The test set.
+    pred : ndarray
+        Class probabilities aligned to ``classes``, or predicted values.
+    classes, pos_label, threshold
+        Class labels, positive label and decision threshold (classification).
+    kinds : dict
+        Column name to its kind (numeric, categorical, boolean, datetime, text).
+    """
+
+    model: Any
+    X: pd.DataFrame
+    y: pd.Series
+    pred: np.ndarray
+    classes: list | None = None
+    pos_label: Any = None
+    threshold: float | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +66,10 @@ class Evaluation:
         Summary of ``actual - predicted`` (regression).
     refit : bool
         Whether the saved model was refitted on all rows after this evaluation.
+    intervals : dict
+        Metric name to its 95% bootstrap interval.
+    context : EvaluationContext or None
+        The fitted pipeline and test data behind :attr:`plot` (not saved).
     """
 
     model: str
@@ -46,6 +82,16 @@ class Evaluation:
     refit: bool = True
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    context: EvaluationContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def plot(self) -> EvaluationPlots:
+        """Figures of the test set: ``roc()``, ``precision_recall()``, ``calibration()``,
+        ``confusion_matrix()``, ``permutation_importance()``, ``partial_dependence()``,
+        ``predicted_actual()``, ``residuals()``, ``residual_histogram()``."""
+        from modelworks.plots.accessors import EvaluationPlots
+
+        return EvaluationPlots(self)
 
     def to_dict(self) -> dict:
         out: dict = {

@@ -20,8 +20,19 @@ SAFETY = 1.5
 #: Final fits of the chosen model: one on the training part, one on all rows, each on more rows
 #: than a CV fold; expressed in CV fold fits.
 FINAL_FITS = 2.8
-#: Seconds kept for saving and the report, beyond the final fits and the test-set evaluation.
+#: Seconds kept for saving, beyond the final fits and the test-set evaluation.
 RESERVE = 1.5
+
+
+#: Seconds to draw and write the report: a fixed part, per feature (importance and partial dependence
+#: predictions) and per test row; refined by benchmarks/report_generation.py.
+REPORT_COST = (3.0, 0.1, 2e-4)
+
+
+def report_seconds(n_test: int, n_features: int) -> float:
+    """Estimated seconds to build the report of a run."""
+    fixed, per_feature, per_row = REPORT_COST
+    return fixed + per_feature * n_features + per_row * min(n_test, 2000)
 
 
 def scale(spec: ModelSpec, n_rows: int) -> float:
@@ -47,6 +58,8 @@ class Budget:
     final_reserve: float = 0.0
     #: Seconds the test-set evaluation will take beyond the final fits (bootstrap intervals).
     evaluation_reserve: float = 0.0
+    #: Fits of the chosen model after the final ones (the learning curve), in CV fold fits.
+    analysis_fits: float = 0.0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -79,9 +92,10 @@ class Budget:
         still fit in the budget."""
         if self.seconds is None:
             return True
-        needed = fold_seconds * folds_left + max(self.final_reserve, FINAL_FITS * fold_seconds)
+        final = (FINAL_FITS + self.analysis_fits) * fold_seconds
+        needed = fold_seconds * folds_left + max(self.final_reserve, final)
         return needed + RESERVE + self.evaluation_reserve <= self.remaining()
 
     def reserve_final(self, fold_seconds: float) -> None:
         """Reserve time for the final fits of the current best model, given its fold time."""
-        self.final_reserve = FINAL_FITS * fold_seconds
+        self.final_reserve = (FINAL_FITS + self.analysis_fits) * fold_seconds

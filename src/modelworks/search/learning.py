@@ -1,0 +1,157 @@
+"""Learning curves: would more data help the chosen model?
+
+The chosen pipeline is refitted on growing shares of the training part of a few of the comparison's
+own folds and scored on the fold's validation rows and on the rows it was trained on. Preprocessing is
+inside the pipeline, so every point is as honest as the leaderboard.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from modelworks.evaluate.metrics import METRICS, score_all
+from modelworks.search.crossval import predict_scores
+
+#: Shares of a fold's training rows at which the model is refitted.
+TRAIN_SHARES = (0.1, 0.25, 0.5, 1.0)
+#: Folds of the comparison reused for the curve (the spread across them gives the bands).
+CURVE_FOLDS = 3
+#: Rows of the training subset scored for the training score (scoring all would cost a prediction
+#: over the whole training part for little information).
+TRAIN_SCORE_ROWS = 2000
+#: Cost of a curve in fold fits: each share of each fold is one fit on that share of the rows.
+CURVE_FITS = CURVE_FOLDS * sum(TRAIN_SHARES)
+
+
+@dataclass
+class LearningCurve:
+    """Scores of one pipeline against the number of training rows.
+
+    Attributes
+    ----------
+    model : str
+        Name of the model.
+    metric : str
+        The metric; ``greater_is_better`` says its direction.
+    train_sizes : ndarray of shape (n_sizes,)
+        Training rows at each point.
+    train_scores, test_scores : ndarray of shape (n_sizes, n_folds)
+        Scores on the rows trained on and on the fold's validation rows.
+    seconds : float
+        Time the curve took.
+    skipped : str or None
+        Why no curve was computed (then the arrays are empty).
+    """
+
+    model: str
+    metric: str
+    greater_is_better: bool
+    train_sizes: np.ndarray = field(default_factory=lambda: np.empty(0))
+    train_scores: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    test_scores: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    seconds: float = 0.0
+    skipped: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "metric": self.metric,
+            "greater_is_better": self.greater_is_better,
+            "train_sizes": self.train_sizes.tolist(),
+            "train_scores": self.train_scores.tolist(),
+            "test_scores": self.test_scores.tolist(),
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+        }
+
+
+def learning_curve(
+    name: str,
+    pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    metric: str,
+    classes=None,
+    pos_label=None,
+    seed: int = 0,
+    shares: tuple[float, ...] = TRAIN_SHARES,
+) -> LearningCurve:
+    """Refit ``pipeline`` on growing shares of each fold's training rows and score it.
+
+    Parameters
+    ----------
+    name : str
+        Name of the model (for the record).
+    pipeline : estimator
+        Unfitted pipeline taking the raw table.
+    X, y : DataFrame, Series
+        The training part the folds index.
+    folds : list of (train, validation) index arrays
+        The folds to reuse (typically the first :data:`CURVE_FOLDS` of the comparison).
+    metric : str
+        Metric name (see :data:`modelworks.evaluate.metrics.METRICS`).
+    classes, pos_label
+        Class labels and positive label (classification).
+    seed : int
+        Seed of the order in which training rows are taken.
+    shares : tuple of float
+        Shares of each fold's training rows.
+
+    Returns
+    -------
+    LearningCurve
+    """
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    sizes = []
+    train_scores = np.full((len(shares), len(folds)), np.nan)
+    test_scores = np.full((len(shares), len(folds)), np.nan)
+    for j, (train, val) in enumerate(folds):
+        order = rng.permutation(train)
+        for i, share in enumerate(shares):
+            n = max(int(round(share * len(order))), _min_rows(y.iloc[order], classes))
+            rows = order[:n]
+            if j == 0:
+                sizes.append(len(rows))
+            model = clone(pipeline)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    model.fit(X.iloc[rows], y.iloc[rows])
+                except ValueError:  # too few rows of a class at the smallest share
+                    continue
+                seen = rows[:TRAIN_SCORE_ROWS]
+                train_scores[i, j] = _score(model, X.iloc[seen], y.iloc[seen], metric, classes, pos_label)
+                test_scores[i, j] = _score(model, X.iloc[val], y.iloc[val], metric, classes, pos_label)
+    return LearningCurve(
+        name,
+        metric,
+        METRICS[metric].greater_is_better,
+        np.asarray(sizes),
+        train_scores,
+        test_scores,
+        time.perf_counter() - start,
+    )
+
+
+def _min_rows(y: pd.Series, classes) -> int:
+    """Enough rows that every class appears at least twice, where the data allows."""
+    if classes is None:
+        return 10
+    seen: dict = {}
+    for i, label in enumerate(y.to_numpy()):
+        seen[label] = seen.get(label, 0) + 1
+        if len(seen) == len(classes) and min(seen.values()) >= 2:
+            return i + 1
+    return len(y)
+
+
+def _score(model, X: pd.DataFrame, y: pd.Series, metric: str, classes, pos_label) -> float:
+    return score_all([metric], y, predict_scores(model, X, classes), classes, pos_label)[metric]

@@ -1,0 +1,98 @@
+"""The ``modelworks serve`` process: several workers, graceful SIGTERM, one-line CLI errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+
+import httpx
+import pytest
+from serve_support import API_KEY_ENV, free_port
+
+
+@pytest.fixture(scope="module")
+def example(allow_bundle) -> dict:
+    return json.loads((allow_bundle / "schema.json").read_text())["example"]
+
+
+def test_two_workers_answer_and_stop_cleanly(start_server, allow_bundle, example):
+    server = start_server(allow_bundle, "--workers", 2)
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        answers = [http.post("/predict", json=[example, {**example, "x1": 0.0}]).json() for _ in range(6)]
+    assert all(a == answers[0] for a in answers)
+    assert len(answers[0]) == 2 and all(isinstance(a["prediction"], float) for a in answers[0])
+    assert server.stop() == 0
+    log = server.log()
+    assert log.count("Started server process") == 2, log
+    assert "modelworks serve: shut down cleanly" in log
+    assert "Traceback" not in log
+
+
+def test_sigterm_during_requests_exits_zero(start_server, allow_bundle, example):
+    server = start_server(allow_bundle)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    statuses.append(http.post("/predict", json=[example] * 20).status_code)
+                except httpx.HTTPError:
+                    return  # the server has closed its socket
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        while len(statuses) < 5:
+            stop.wait(0.05)
+        assert server.stop() == 0
+    finally:
+        stop.set()
+        thread.join(30)
+    assert statuses and set(statuses) == {200}
+    log = server.log()
+    assert "Finished server process" in log
+    assert "modelworks serve: shut down cleanly after SIGTERM" in log
+    assert "Traceback" not in log
+
+
+def _one_line_error(result) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_missing_bundle_exits_2(cli, tmp_path):
+    line = _one_line_error(cli("serve", tmp_path / "nope", "--port", free_port(), cwd=tmp_path))
+    assert "not found" in line
+
+
+def test_unset_api_key_env_exits_2(cli, trained_bundle, tmp_path):
+    line = _one_line_error(cli("serve", trained_bundle, "--api-key-env", API_KEY_ENV, cwd=tmp_path))
+    assert API_KEY_ENV in line and "unset or empty" in line
+
+
+def test_port_in_use_and_bad_options_exit_2(cli, trained_bundle, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        line = _one_line_error(cli("serve", trained_bundle, "--port", port, cwd=tmp_path))
+    assert f"port {port}" in line and "in use" in line
+    assert "--workers" in _one_line_error(cli("serve", trained_bundle, "--workers", 0, cwd=tmp_path))
+
+
+def test_modified_bundle_and_missing_onnx_exit_2(cli, trained_bundle, tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, bundle)
+    (bundle / "schema.json").write_text((bundle / "schema.json").read_text().replace("age", "agе"))
+    assert "modified" in _one_line_error(cli("serve", bundle, "--port", free_port(), cwd=tmp_path))
+    line = _one_line_error(
+        cli("serve", trained_bundle, "--runtime", "onnx", "--port", free_port(), cwd=tmp_path)
+    )
+    assert "onnx" in line.lower()
