@@ -24,4 +24,6 @@ def __getattr__(name: str):
 
         return Client
     raise AttributeError(f"module 'modelworks' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"

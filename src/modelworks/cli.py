@@ -282,7 +282,9 @@ def demo(
 def profile_cmd(
     data: Annotated[str, typer.Argument(help="Table to profile.")],
     target: Annotated[str | None, typer.Option("--target", "-t")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for profile.json.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory for profile.json and profile.html.")
+    ] = None,
 ) -> None:
     """Describe every column, the target and the warnings; optionally save profile.json and
     profile.html (a self-contained page with figures)."""
@@ -370,7 +372,7 @@ def predict(
         raise ConfigError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
     loaded = load_bundle(bundle, runtime=runtime)
     chunks = iter_chunks(data, chunk_rows)
-    done = BarColumn(), DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
+    amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
     tmp: str | None = None
     fh = sys.stdout
     rows, notices, runtimes = 0, [], set()
@@ -381,10 +383,12 @@ def predict(
             fh = os.fdopen(fd, "w", newline="")
         with Progress(
             TextColumn("{task.description}"),
-            *done,
+            BarColumn(),
+            amount,
             TimeRemainingColumn(),
             console=err,
-            disable=not err.is_terminal,
+            # no bar over predictions scrolling on the same terminal
+            disable=not err.is_terminal or (out_file is None and sys.stdout.isatty()),
             transient=True,
         ) as bar:
             task = bar.add_task("predicting", total=chunks.size)

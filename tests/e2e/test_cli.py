@@ -341,7 +341,7 @@ def test_report_command_prints_the_path_and_opens_it(cli, churn_run, tmp_path):
     # --open hands the file's URL to the browser named by $BROWSER (Python's webbrowser module)
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "fake-browser"
-    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(0o755)
     result = cli("report", bundle, "--open", cwd=root, env={"BROWSER": str(browser)})
     assert result.returncode == 0, result.stderr

@@ -24,7 +24,7 @@ from modelworks.export import onnx as onnx_export
 from modelworks.export.onnx import ATOL, export_onnx
 from modelworks.export.runtime import OnnxPredictor, labels_from_proba
 from modelworks.models.registry import REGISTRY
-from modelworks.predict import predict_frame, predict_rows
+from modelworks.predict import iso_date_parts, merge_notices, predict_frame, predict_rows
 from modelworks.prepare.clean import TableCleaner
 from modelworks.search.ensemble import WeightedEnsemble
 
@@ -115,6 +115,26 @@ def test_convertible_families_match_sklearn(name, task):
         assert np.abs(got - want).max() <= ATOL
         labels = labels_from_proba(got, pipe.classes_, None)
         np.testing.assert_array_equal(labels, pipe.predict(new))
+
+
+@pytest.mark.parametrize(("name", "task"), [("linear", "multiclass"), ("hist_gradient_boosting", "binary")])
+def test_target_encoded_columns_match_sklearn(name, task):
+    def with_city(X: pd.DataFrame, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        city = pd.Series([f"city{i}" for i in rng.integers(0, 60, len(X))], dtype=object)
+        return X.assign(city=city.where(rng.random(len(X)) > 0.05))  # some missing
+
+    X, y = table(task, 600, seed=0)
+    X = with_city(X, 0)
+    assert any(c.get("high_cardinality") for c in columns_of(X))  # target-encoded
+    pipe = fit(name, task, X, y)
+    export = export_onnx(pipe, X, task)
+    assert export.runtime == "onnx", export.reason
+    new = with_city(table(task, 200, seed=5)[0], 5)
+    new.loc[:9, "city"] = "atlantis"
+    got = onnx_output(export, pipe, new)
+    assert np.abs(got - pipe.predict_proba(new)).max() <= ATOL
+    np.testing.assert_array_equal(labels_from_proba(got, pipe.classes_, None), pipe.predict(new))
 
 
 def test_threshold_labels_match_fixed_threshold_classifier():
@@ -323,3 +343,40 @@ def test_unconvertible_pipeline_is_saved_with_its_reason(binary_case, tmp_path):
     with pytest.raises(BundleError, match="parity check failed"):
         load_bundle(dest, runtime="onnx")
     assert load_bundle(dest).runtime == "sklearn"
+
+
+@pytest.mark.parametrize("has_time", [False, True])
+def test_iso_date_fast_path_equals_the_cleaner(has_time):
+    rng = np.random.default_rng(int(has_time))
+    texts = [
+        "2024-02-29",
+        "2023-02-29",
+        "1969-12-31 23:59:59",
+        "0001-01-01",
+        "9999-12-31T23:59",
+        "2024-13-01",
+    ]
+    for _ in range(400):
+        year = int(rng.choice([1, 1677, 1969, 1970, 2000, 2024, 2262, 9999, int(rng.integers(1, 10_000))]))
+        text = f"{year:04d}-{int(rng.integers(0, 14)):02d}-{int(rng.integers(0, 33)):02d}"
+        if rng.random() < 0.5:
+            hour, minute, second = (int(v) for v in rng.integers(0, [26, 61, 61]))
+            text += f" {hour:02d}:{minute:02d}:{second:02d}"
+        texts.append(text)
+    cleaner = TableCleaner([{"name": "d", "kind": "datetime", "has_time": has_time}]).fit(None)
+    fast = 0
+    for text in texts:
+        got = iso_date_parts(text, "d", has_time)
+        if got is None:  # left to the cleaner: not a valid ISO date
+            continue
+        fast += 1
+        want = cleaner.transform(pd.DataFrame({"d": [text]})).iloc[0].to_dict()
+        assert got == want, text
+    assert fast > 200
+
+
+def test_chunk_notices_add_up():
+    unseen = "column 'plan': {} row(s) with categories unseen in training (e.g. {!r}); treated as unknown"
+    ignored = "ignored 1 column(s) the model does not use: id"
+    merged = merge_notices([[ignored, unseen.format(2, "a")], [ignored], [unseen.format(3, "b")]])
+    assert merged == [ignored, unseen.format(5, "a")]

@@ -394,7 +394,7 @@ class Chunks:
                     ) from exc
                 if self.size == 0:
                     raise DataError(f"{label} is empty (0 bytes); pass a file that holds a table")
-                self._path, self._gz, self._tsv, self._label = path, gz, ext == ".tsv", label
+                self._path, self._gz, self._label = path, gz, label
                 self.unit = "bytes"
                 self._options = self._guard(lambda: _text_options(path, label, gz=gz, tsv=ext == ".tsv"))
                 return

@@ -16,7 +16,8 @@ small wrappers with their own converters:
 - a HistGradientBoosting model with native categorical features (skl2onnx ignores categorical
   splits and the model's internal reordering of its features); each categorical split becomes a
   chain of equality tests;
-- encoders whose categories include the missing value (it becomes ``""``);
+- encoders whose categories include the missing value (it becomes ``""``), and target encoders of
+  multiclass targets (skl2onnx converts binary and continuous ones only);
 - scikit-learn trees and forests (skl2onnx ignores their missing-value directions), and one-hot
   encoders with infrequent levels (skl2onnx refuses them);
 - CatBoost (its own ONNX export, spliced in) and modelworks' ``WeightedEnsemble``.
@@ -387,7 +388,7 @@ def _onnx_part(part):
     if isinstance(part, Pipeline):
         return Pipeline([(name, _onnx_part(step)) for name, step in part.steps])
     if isinstance(part, SimpleImputer):
-        if isinstance(part.fill_value, str) or part.strategy in ("most_frequent", "constant"):
+        if np.asarray(part.statistics_).dtype.kind in "OUS":  # levels, not numbers
             if not _is_nan(part.missing_values):
                 raise NotExportable("an imputer of non-NaN missing values is not exported to ONNX")
             if part.add_indicator:
@@ -414,12 +415,7 @@ def _onnx_part(part):
         encoder.categories_ = [np.array([c for c in cats if not _is_nan(c)]) for cats in part.categories_]
         return encoder
     if isinstance(part, TargetEncoder):
-        encoder = copy.copy(part)
-        # the missing level keeps its learned encoding, under its graph spelling ""
-        encoder.categories_ = [
-            np.array([MISSING if _is_nan(c) else c for c in cats], dtype=object) for cats in part.categories_
-        ]
-        return encoder
+        return _TargetEncode(part)
     return part
 
 
@@ -512,6 +508,7 @@ def _register() -> None:
         pass
     update_registered_converter(_ImputeNumbers, "ModelworksImputeNumbers", _impute_shape, _impute_convert)
     update_registered_converter(_OneHot, "ModelworksOneHot", _one_hot_shape, _one_hot_convert)
+    update_registered_converter(_TargetEncode, "ModelworksTargetEncode", _target_shape, _target_convert)
     update_registered_converter(
         _Ensemble, "ModelworksEnsemble", _ensemble_shape, _ensemble_convert, parser=_ensemble_parser
     )
@@ -826,6 +823,56 @@ def _one_hot_convert(scope, operator, container) -> None:
         container.add_node("Equal", [code, positions], [hit], name=node("Equal"))
         out = name("one_hot")
         container.add_node("Cast", [hit], [out], to=TensorProto.DOUBLE, name=node("Cast"))
+        outputs.append(out)
+    container.add_node("Concat", outputs, [operator.outputs[0].full_name], axis=1, name=node("Concat"))
+
+
+class _TargetEncode(TransformerMixin, BaseEstimator):
+    """A fitted ``TargetEncoder`` (any target type), for export only."""
+
+    def __init__(self, encoder=None):
+        self.encoder = encoder
+
+    def transform(self, X):
+        return self.encoder.transform(X)
+
+
+def _target_shape(operator) -> None:
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = DoubleTensorType([rows, len(operator.raw_operator.encoder.encodings_)])
+
+
+def _target_convert(scope, operator, container) -> None:
+    """Output column ``e`` encodes input column ``e // K`` for class ``e % K`` (K = 1 unless the
+    target is multiclass), as ``TargetEncoder._transform_X_ordinal`` fills it; unknown levels get the
+    target mean, and the missing level (learned when training had one) is spelt ``""``."""
+    from onnx import TensorProto
+
+    encoder = operator.raw_operator.encoder
+    name, node = scope.get_unique_variable_name, scope.get_unique_operator_name
+    columns = _input_columns(scope, operator, container, len(encoder.categories_))
+    means = np.atleast_1d(np.asarray(encoder.target_mean_, dtype=np.float64))
+    k = len(encoder.classes_) if encoder.target_type_ == "multiclass" else 1
+    outputs = []
+    for e, encoding in enumerate(encoder.encodings_):
+        feature = e // k
+        keys = [MISSING if _is_nan(c) else str(c) for c in encoder.categories_[feature]]
+        coded = name("target_encoded")
+        container.add_node(
+            "LabelEncoder",
+            [columns[feature]],
+            [coded],
+            keys_strings=keys,
+            values_floats=np.asarray(encoding, dtype=np.float32).tolist(),
+            default_float=float(means[e % k]),
+            op_domain="ai.onnx.ml",
+            op_version=2,
+            name=node("LabelEncoder"),
+        )
+        out = name("target_column")
+        container.add_node("Cast", [coded], [out], to=TensorProto.DOUBLE, name=node("Cast"))
         outputs.append(out)
     container.add_node("Concat", outputs, [operator.outputs[0].full_name], axis=1, name=node("Concat"))
 
