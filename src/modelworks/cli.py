@@ -155,6 +155,7 @@ def run_workflow(
     costs: str | None = None,
     threshold: bool = True,
     unseen_categories: str = "reject",
+    report: bool = True,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     from modelworks.data.load import load
@@ -195,12 +196,12 @@ def run_workflow(
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
-    path = exp.save(out_dir, profile=prof)
-    curve = exp.learning_curve()
-    if curve.skipped:
-        out.print(f"Learning curve skipped: {curve.skipped}")
+    path = exp.save(out_dir, profile=prof, report=report)
+    if report and exp.learning_curve().skipped:
+        out.print(f"Learning curve skipped: {exp.learning_curve().skipped}")
     out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
-    out.print(f"Report: {path / 'report.html'}")
+    if report:
+        out.print(f"Report: {path / 'report.html'}")
     return path
 
 
@@ -235,6 +236,9 @@ def run(
     unseen_categories: Annotated[
         str, typer.Option(help="Server policy for categories unseen in training: reject (422) or allow.")
     ] = "reject",
+    report: Annotated[
+        bool, typer.Option(help="Write report.html (figures, learning curve); --no-report is faster.")
+    ] = True,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -256,6 +260,7 @@ def run(
         costs=costs,
         threshold=threshold,
         unseen_categories=unseen_categories,
+        report=report,
     )
 
 
@@ -434,7 +439,7 @@ def report(
 
     manifest = verify(bundle)
     if "report.html" not in manifest.get("files", {}):
-        raise BundleError(f"bundle {bundle} has no report.html (saved with report=False); run it again")
+        raise BundleError(f"bundle {bundle} has no report.html (run with --no-report); run it again")
     path = (bundle / "report.html").resolve()
     out.print(str(path), soft_wrap=True)
     if open_:

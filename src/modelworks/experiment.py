@@ -249,9 +249,9 @@ class Experiment:
             )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
         fixed, per_row = _RESAMPLE_COST
-        self.budget.evaluation_reserve = len(self.metrics) * self._resamples() * (
-            fixed + per_row * len(self.X_test)
-        ) + report_seconds(len(self.X_test), len(self.columns))
+        self._report_reserve = report_seconds(len(self.X_test), len(self.columns))
+        resampling = len(self.metrics) * self._resamples() * (fixed + per_row * len(self.X_test))
+        self.budget.evaluation_reserve = resampling + self._report_reserve
         self.budget.analysis_fits = CURVE_FITS
 
     def _resamples(self) -> int:
@@ -559,7 +559,8 @@ class Experiment:
         board = self.compare()
         result = next(r for r in board.results if r.name == name)
         needed = CURVE_FITS * float(np.mean(result.fit_seconds))
-        if self.budget.remaining() < needed + RESERVE:
+        # the report and the ONNX export come after the curve: their time stays reserved
+        if self.budget.remaining() < needed + self._report_reserve + RESERVE:
             self._curve = LearningCurve(
                 name,
                 self.metric,

@@ -94,7 +94,7 @@ def test_regression_run_no_refit_and_predict(cli, regression_df, tmp_path):
     csv = tmp_path / "houses.csv"
     df.to_csv(csv, index=False)
     bundle = tmp_path / "reg"
-    result = cli(*run_args(csv, "price", bundle, "--no-refit"), cwd=tmp_path)
+    result = cli(*run_args(csv, "price", bundle, "--no-refit", "--no-report"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "regression" in result.stdout
     assert "--no-refit" in result.stdout
@@ -130,8 +130,15 @@ def test_same_seed_same_results(cli, churn_run, tmp_path):
     first_result, first, csv, _ = churn_run
     assert first_result.returncode == 0, first_result.stderr
     second = tmp_path / "again"
-    result = cli(*run_args(csv, "will_churn", second, "--seed", 3), cwd=tmp_path)
+    result = cli(*run_args(csv, "will_churn", second, "--seed", 3, "--no-report"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert not (second / "report.html").exists() and "Report:" not in result.stdout
+    refused = cli("report", second, cwd=tmp_path)
+    assert refused.returncode == 2 and "--no-report" in refused.stderr
+    # the ONNX export is deterministic too
+    assert (first / "model.onnx").exists() == (second / "model.onnx").exists()
+    if (first / "model.onnx").exists():
+        assert (first / "model.onnx").read_bytes() == (second / "model.onnx").read_bytes()
     a = json.loads((first / "metrics.json").read_text())
     b = json.loads((second / "metrics.json").read_text())
     assert _without_times(a) == _without_times(b)

@@ -12,7 +12,9 @@ MODELS = "linear,decision_tree"
 
 
 def _run(cli, csv: Path, out: Path, *extra: str):
-    args = ["run", str(csv), "--target", "will_churn", "--models", MODELS, "--cv", "3", "--out", str(out)]
+    # the report is tested on its own (tests/e2e/test_report_browser.py); these runs are about the statistics
+    args = ["run", str(csv), "--target", "will_churn", "--models", MODELS, "--cv", "3", "--no-report"]
+    args += ["--out", str(out)]
     return cli(*args, *extra, cwd=out.parent)
 
 
@@ -71,6 +73,7 @@ def test_compare_ranks_several_runs_with_friedman(cli, churn_csv, tmp_path) -> N
             "--seed",
             str(seed),
             "--no-ensemble",
+            "--no-report",
             "--out",
             str(out),
             cwd=tmp_path,

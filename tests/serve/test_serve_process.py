@@ -11,6 +11,8 @@ import httpx
 import pytest
 from serve_support import API_KEY_ENV, free_port
 
+from modelworks.bundle import save_bundle
+
 
 @pytest.fixture(scope="module")
 def example(allow_bundle) -> dict:
@@ -87,12 +89,14 @@ def test_port_in_use_and_bad_options_exit_2(cli, trained_bundle, tmp_path):
     assert "--workers" in _one_line_error(cli("serve", trained_bundle, "--workers", 0, cwd=tmp_path))
 
 
-def test_modified_bundle_and_missing_onnx_exit_2(cli, trained_bundle, tmp_path):
+def test_modified_bundle_and_missing_onnx_exit_2(cli, trained_bundle, churn_experiment, tmp_path):
     bundle = tmp_path / "bundle"
     shutil.copytree(trained_bundle, bundle)
     (bundle / "schema.json").write_text((bundle / "schema.json").read_text().replace("age", "agе"))
     assert "modified" in _one_line_error(cli("serve", bundle, "--port", free_port(), cwd=tmp_path))
-    line = _one_line_error(
-        cli("serve", trained_bundle, "--runtime", "onnx", "--port", free_port(), cwd=tmp_path)
-    )
+    # a bundle saved without an ONNX export (save_bundle's onnx_sample left out)
+    exp = churn_experiment
+    plain = save_bundle(tmp_path / "plain", exp.best_model, exp.schema(), exp.summary())
+    assert not (plain / "model.onnx").exists()
+    line = _one_line_error(cli("serve", plain, "--runtime", "onnx", "--port", free_port(), cwd=tmp_path))
     assert "onnx" in line.lower()

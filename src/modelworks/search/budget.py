@@ -26,7 +26,7 @@ RESERVE = 1.5
 
 #: Seconds to draw and write the report and export ONNX: a fixed part, per feature (importance and
 #: partial dependence predictions) and per test row; see benchmarks/report_generation.py.
-REPORT_COST = (5.0, 0.1, 2e-4)
+REPORT_COST = (4.0, 0.25, 5e-4)
 
 
 def report_seconds(n_test: int, n_features: int) -> float:
