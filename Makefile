@@ -38,7 +38,7 @@ browser:
 	  else echo "chromium absent and not installable here (needs root and apt-get): the browser test will skip"; fi; }
 
 test: $(VENV)/.dev browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -363,6 +363,11 @@ def _convert(parts: _Parts) -> bytes:
     entry.key, entry.value = META_KEY, json.dumps(meta, sort_keys=True)
     onx.producer_name = "modelworks"
     onx.doc_string = ""
+    # skl2onnx lists the opsets in the order it met their domains, which other imports can change
+    opsets = sorted((o.domain, o.version) for o in onx.opset_import)
+    del onx.opset_import[:]
+    for domain, version in opsets:
+        onx.opset_import.add(domain=domain, version=version)
     return onx.SerializeToString(deterministic=True)
 
 
