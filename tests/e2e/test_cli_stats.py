@@ -57,29 +57,22 @@ def test_prefer_simple_is_recorded(cli, churn_csv, tmp_path) -> None:
     assert summary["test"]["model"] == summary["chosen_model"]
 
 
-def test_compare_ranks_several_runs_with_friedman(cli, churn_csv, tmp_path) -> None:
+def test_compare_ranks_several_runs_with_friedman(cli, churn_df, tmp_path) -> None:
+    from modelworks import Experiment
+
+    # the runs are made in-process (the run command is tested above); compare reads their bundles
     bundles = []
     for seed in (1, 2, 3):
-        out = tmp_path / f"seed{seed}"
-        result = cli(
-            "run",
-            str(churn_csv),
-            "--target",
+        exp = Experiment(
+            churn_df,
             "will_churn",
-            "--models",
-            "linear,decision_tree,gaussian_nb",
-            "--cv",
-            "3",
-            "--seed",
-            str(seed),
-            "--no-ensemble",
-            "--no-report",
-            "--out",
-            str(out),
-            cwd=tmp_path,
+            models=["linear", "decision_tree", "gaussian_nb"],
+            cv=3,
+            seed=seed,
+            ensemble=False,
+            n_jobs=1,
         )
-        assert result.returncode == 0, result.stderr
-        bundles.append(str(out))
+        bundles.append(str(exp.save(tmp_path / f"seed{seed}", report=False)))
     result = cli("compare", *bundles, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "average rank" in result.stdout and "Friedman" in result.stdout
