@@ -19,10 +19,14 @@ from modelworks.errors import ConfigError
 MAX_FEATURES = 6
 #: Features in the partial dependence figure (most important first).
 PDP_FEATURES = 3
+#: Shuffles per feature behind each permutation importance (its spread); each costs one prediction.
+IMPORTANCE_REPEATS = 4
+#: Grid points per numeric feature in partial dependence; each costs one prediction.
+PDP_GRID = 15
 #: Column kinds partial dependence is drawn for.
 PDP_KINDS = ("numeric", "categorical", "boolean")
 #: Test rows used for permutation importance and partial dependence (seeded sample beyond).
-MAX_ANALYSIS_ROWS = 2000
+MAX_ANALYSIS_ROWS = 1000
 
 
 class NotApplicable(ConfigError):
@@ -282,7 +286,13 @@ class EvaluationPlots:
             "regression": "neg_root_mean_squared_error",
         }
         display = PermutationImportanceDisplay.from_estimator(
-            self.ctx.model, X, y, scoring=scoring[self.task], n_repeats=5, random_state=0, **kwargs
+            self.ctx.model,
+            X,
+            y,
+            scoring=scoring[self.task],
+            n_repeats=IMPORTANCE_REPEATS,
+            random_state=0,
+            **kwargs,
         )
         if not kwargs:
             self._importance = display
@@ -303,7 +313,11 @@ class EvaluationPlots:
         X, _ = self._analysis_rows()
         categorical = [f for f in features if kinds.get(f) in ("categorical", "boolean")]
         return PartialDependenceDisplay.from_estimator(
-            self.ctx.model, X, features, categorical_features=categorical or None, **kwargs
+            self.ctx.model,
+            X,
+            features,
+            categorical_features=categorical or None,
+            **{"grid_resolution": PDP_GRID, **kwargs},
         )
 
     def _regression_values(self) -> tuple[np.ndarray, np.ndarray]:
