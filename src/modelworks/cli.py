@@ -197,8 +197,9 @@ def run_workflow(
     exp.evaluate()
     print_evaluation(exp)
     path = exp.save(out_dir, profile=prof, report=report)
-    if report and exp.learning_curve().skipped:
-        out.print(f"Learning curve skipped: {exp.learning_curve().skipped}")
+    skipped = exp.learning_curve().skipped if report else None
+    if skipped:
+        out.print(f"Learning curve skipped: {skipped}")
     out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
     if report:
         out.print(f"Report: {path / 'report.html'}")

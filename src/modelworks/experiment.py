@@ -539,9 +539,14 @@ class Experiment:
             "cleaning": self.cleaning.to_dict(),
             "time_budget": self.budget.seconds,
             "elapsed_seconds": round(self.budget.elapsed(), 3),
-            "data_sha256": data_hash(self.data),
+            "data_sha256": self.data_sha256,
             **({"learning_curve": self._curve.to_dict()} if self._curve is not None else {}),
         }
+
+    @functools.cached_property
+    def data_sha256(self) -> str:
+        """sha256 of the table (computed once: metrics.json and the report both show it)."""
+        return data_hash(self.data)
 
     def profile(self) -> Profile:
         """The profile of the whole table (computed once; :meth:`save` puts it in the bundle)."""

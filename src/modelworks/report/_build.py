@@ -14,7 +14,6 @@ from typing import Any
 
 import jinja2
 
-from modelworks.experiment import data_hash
 from modelworks.report._figures import DATA_FIGURES, MODEL_FIGURES, TEST_FIGURES, draw
 
 _ENV = jinja2.Environment(
@@ -300,7 +299,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "n_rows": fmt(exp.cleaning.rows_in),
         "n_test": fmt(ev.n_test),
         "cv_text": f"{exp.cv}-fold cross-validation{repeats}",
-        "data_hash": data_hash(exp.data),
+        "data_hash": exp.data_sha256,
         "chosen_label": chosen.label,
         "cards": cards,
         "top_warnings": [w.to_dict() for w in prof.warnings if w.severity == "error"],
