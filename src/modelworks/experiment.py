@@ -38,13 +38,18 @@ from modelworks.data.schema import UNSEEN_POLICIES, build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ConfigError, ModelworksError
 from modelworks.evaluate.evaluation import Evaluation, EvaluationContext, evaluate_predictions
-from modelworks.evaluate.metrics import METRICS, metric_names, score_all
-from modelworks.evaluate.stats import BCA_MAX_ROWS, bootstrap_ci
+from modelworks.evaluate.metrics import METRICS, metric_names
+from modelworks.evaluate.resampling import (
+    BCA_MAX_ROWS,
+    bootstrap_intervals,
+    seconds_per_cell,
+    weighted_metric,
+)
 from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import RESERVE, Budget, report_seconds, scale
+from modelworks.search.budget import RESERVE, Budget, plan_intervals, report_seconds, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
@@ -248,16 +253,12 @@ class Experiment:
                 n_splits=self.cv, shuffle=True, random_state=self.seed
             )
         self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
-        fixed, per_row = _RESAMPLE_COST
         self._report_reserve = report_seconds(len(self.X_test), len(self.columns))
-        # BCa adds a jackknife: one more evaluation per test row
-        evaluations = self._resamples() + (len(self.X_test) if len(self.X_test) <= BCA_MAX_ROWS else 0)
-        resampling = len(self.metrics) * evaluations * (fixed + per_row * len(self.X_test))
-        self.budget.evaluation_reserve = resampling + self._report_reserve
+        # measured here, with the installed libraries, rather than assumed
+        cost = seconds_per_cell(len(self.classes) if self.classes else None, self.metrics)
+        self.interval_plan = plan_intervals(len(self.X_test), cost, self.budget.seconds)
+        self.budget.evaluation_reserve = self.interval_plan.seconds + self._report_reserve
         self.budget.analysis_fits = CURVE_FITS
-
-    def _resamples(self) -> int:
-        return int(min(BOOTSTRAP_RESAMPLES, max(200, 2_000_000 // max(len(self.X_test), 1))))
 
     def pipeline(self, name: str) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
@@ -438,18 +439,18 @@ class Experiment:
                 self.positive_label,
                 threshold=threshold,
             )
-            evaluation.intervals = {
-                m: bootstrap_ci(
-                    self.y_test.to_numpy(),
-                    pred,
-                    functools.partial(
-                        _metric, m, classes=self.classes, pos_label=self.positive_label, threshold=threshold
-                    ),
-                    n_resamples=self._resamples(),
-                    seed=self.seed,
-                )
-                for m in self.metrics
-            }
+            y_test = self.y_test.to_numpy()
+            evaluation.intervals = bootstrap_intervals(
+                {
+                    m: weighted_metric(m, y_test, pred, self.classes, self.positive_label, threshold)
+                    for m in self.metrics
+                },
+                len(y_test),
+                n_resamples=self.interval_plan.resamples,
+                seed=self.seed,
+            )
+            if self.interval_plan.note:
+                evaluation.extra["intervals_note"] = self.interval_plan.note
             if self.refit:
                 final = self.pipeline(name).fit(
                     pd.concat([self.X_train, self.X_test], ignore_index=True),
@@ -519,11 +520,11 @@ class Experiment:
             "cv_repeats": self.cv_repeats,
             "verdict": board.verdict(),
             "test_intervals": {
-                "method": "bootstrap over test rows (scipy.stats.bootstrap): BCa up to "
-                f"{BCA_MAX_ROWS} rows, percentile beyond",
+                "method": "bootstrap over test rows (scipy.stats.bootstrap, metrics vectorised over "
+                f"resamples): BCa up to {BCA_MAX_ROWS} rows, percentile beyond",
                 "confidence": 0.95,
-                "resamples": self._resamples(),
                 "seed": self.seed,
+                **self.interval_plan.to_dict(),
             },
             "significance": {
                 "test": "corrected resampled t-test (Nadeau & Bengio 2003), Holm-adjusted across models",
@@ -632,18 +633,6 @@ class Experiment:
 
             files["report.html"] = render_report(self, bundle_path=Path(path))
         return save_bundle(path, self.best_model, self.schema(), summary, files, onnx_sample=self.X_train)
-
-
-#: Bootstrap resamples behind each test-metric interval (fewer on large test sets, where each
-#: resample costs more and the interval is narrow anyway).
-BOOTSTRAP_RESAMPLES = 1000
-#: Seconds per metric evaluation of a resample: a fixed part and a part per test row (measured with
-#: score_all on 100 to 7,000 rows).
-_RESAMPLE_COST = (1.2e-3, 1.5e-7)
-
-
-def _metric(name: str, y, pred, *, classes, pos_label, threshold) -> float:
-    return score_all([name], y, pred, classes, pos_label, threshold)[name]
 
 
 def data_hash(df: pd.DataFrame) -> str:

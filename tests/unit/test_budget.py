@@ -9,7 +9,17 @@ import pytest
 from modelworks import Experiment
 from modelworks.data.demo import make_churn
 from modelworks.models.registry import REGISTRY, ModelSpec
-from modelworks.search.budget import FINAL_FITS, PRIOR_UNIT, RESERVE, SAFETY, Budget, scale
+from modelworks.search.budget import (
+    FINAL_FITS,
+    INTERVAL_RESAMPLES,
+    INTERVAL_SHARE,
+    PRIOR_UNIT,
+    RESERVE,
+    SAFETY,
+    Budget,
+    plan_intervals,
+    scale,
+)
 
 
 def spec(cost: float = 1.0, exponent: float = 1.0, name: str = "fake") -> ModelSpec:
@@ -97,6 +107,31 @@ def test_reserve_final_keeps_time_for_the_best_models_final_fits():
     assert not b.can_start(spec(1.0), 1000, 3)
     b.reserve_final(0.5)  # a faster best model frees the time again
     assert b.can_continue(0.1, 1)
+
+
+def test_interval_plan_follows_the_measured_cost():
+    most, fewest = INTERVAL_RESAMPLES
+    fast = plan_intervals(500, 1e-8, 10.0)
+    assert fast.resamples == most and fast.note is None
+    slower = plan_intervals(500, 1e-6, 10.0)  # a release 100 times slower: fewer resamples, said so
+    assert fewest < slower.resamples < most
+    assert slower.seconds <= INTERVAL_SHARE * 10.0
+    assert f"{slower.resamples} bootstrap resamples instead of {most}" in slower.note
+    hopeless = plan_intervals(500, 1e-4, 10.0)
+    assert hopeless.resamples == fewest and hopeless.note
+    assert plan_intervals(500, 1e-4, None).resamples == most  # no budget: no reduction
+    assert plan_intervals(100_000, 1e-8, None).resamples == 200  # large test sets: narrow anyway
+
+
+def test_real_experiment_records_its_interval_plan():
+    exp = Experiment(make_churn(n_customers=600, seed=0), "will_churn", time_budget=12, cv=3, n_jobs=1)
+    exp.compare()
+    exp.evaluate()
+    plan = exp.summary()["test_intervals"]
+    assert plan["resamples"] == exp.interval_plan.resamples
+    assert 0 < plan["measured_ns_per_resampled_row"] < 10_000
+    for name, (low, high) in exp.evaluation.intervals.items():
+        assert low <= exp.evaluation.metrics[name] <= high, name
 
 
 def test_real_experiment_keeps_its_budget():

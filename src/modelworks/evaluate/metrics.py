@@ -46,7 +46,10 @@ def _roc_auc(y, proba, classes, pos_label, threshold=None):
     present = np.isin(classes, np.unique(y))
     p = proba[:, present]
     p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-15, None)
-    return skm.roc_auc_score(y, p, multi_class="ovr", labels=np.asarray(classes)[present])
+    labels = np.asarray(classes)[present]
+    if len(labels) == 2:  # one-vs-rest of two classes: both AUCs are the binary one
+        return skm.roc_auc_score(np.asarray(y) == labels[1], p[:, 1])
+    return skm.roc_auc_score(y, p, multi_class="ovr", labels=labels)
 
 
 def _log_loss(y, proba, classes, pos_label, threshold=None):
@@ -55,6 +58,10 @@ def _log_loss(y, proba, classes, pos_label, threshold=None):
 
 def _accuracy(y, proba, classes, pos_label, threshold=None):
     return skm.accuracy_score(y, predicted_labels(proba, classes, pos_label, threshold))
+
+
+def _balanced_accuracy(y, proba, classes, pos_label, threshold=None):
+    return skm.balanced_accuracy_score(y, predicted_labels(proba, classes, pos_label, threshold))
 
 
 def _binary(fn):
@@ -89,6 +96,7 @@ METRICS: dict[str, Metric] = {
     for m in [
         Metric("roc_auc", "ROC AUC", True, _C, _roc_auc),
         Metric("accuracy", "accuracy", True, _C, _accuracy),
+        Metric("balanced_accuracy", "balanced accuracy", True, _C, _balanced_accuracy),
         Metric("f1", "F1", True, ("binary",), _binary(skm.f1_score)),
         Metric("precision", "precision", True, ("binary",), _binary(skm.precision_score)),
         Metric("recall", "recall", True, ("binary",), _binary(skm.recall_score)),

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from modelworks.data.schema import json_safe
+from modelworks.evaluate.resampling import BCA_MAX_ROWS
 
 __all__ = [
     "FriedmanResult",
@@ -917,10 +918,6 @@ def paired_bootstrap(
         inputs=inputs,
         extra={"bootstrap_sd": float(diffs.std(ddof=1))},
     )
-
-
-#: Above this many rows bootstrap_ci uses percentile intervals instead of BCa.
-BCA_MAX_ROWS = 1000
 
 
 def bootstrap_ci(

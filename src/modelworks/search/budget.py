@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from modelworks.evaluate.resampling import BCA_MAX_ROWS
 from modelworks.models.registry import ModelSpec
 
 #: Seconds per unit of cost assumed before any model has been measured.
@@ -27,6 +28,73 @@ RESERVE = 1.5
 #: Seconds to draw and write the report and export ONNX: a fixed part, per feature (importance and
 #: partial dependence predictions) and per test row; see benchmarks/report_generation.py.
 REPORT_COST = (4.0, 0.25, 5e-4)
+
+
+#: Share of the budget the test-set bootstrap intervals may take; beyond it they use fewer resamples.
+INTERVAL_SHARE = 0.1
+#: Bootstrap resamples of the test-set intervals: the most, and the fewest still worth computing.
+INTERVAL_RESAMPLES = (1000, 100)
+#: Resampled rows (resamples x test rows) the intervals need not exceed, whatever the budget.
+INTERVAL_CELLS = 2_000_000
+#: Seconds of fixed cost of the intervals (scipy's set-up, preparing each metric).
+INTERVAL_FIXED = 0.05
+
+
+@dataclass(frozen=True)
+class IntervalPlan:
+    """How many bootstrap resamples the test-set intervals get, what they cost, and why fewer.
+
+    Attributes
+    ----------
+    resamples : int
+        Bootstrap resamples.
+    seconds : float
+        Reserved seconds (with the safety margin).
+    seconds_per_cell : float
+        Measured seconds per resampled row for all metrics together.
+    note : str or None
+        Why fewer resamples than usual, said in the output; ``None`` when the full number fits.
+    """
+
+    resamples: int
+    seconds: float
+    seconds_per_cell: float
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "resamples": self.resamples,
+            "reserved_seconds": round(self.seconds, 3),
+            "measured_ns_per_resampled_row": round(self.seconds_per_cell * 1e9, 2),
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+def plan_intervals(n_test: int, seconds_per_cell: float, budget_seconds: float | None) -> IntervalPlan:
+    """Resamples for the test-set intervals from the measured cost per resampled row.
+
+    The cost is measured at run time (:func:`modelworks.evaluate.resampling.seconds_per_cell`), so a
+    slower release of a dependency shortens the interval work instead of breaking the budget. BCa's
+    jackknife adds one resample per test row up to its row limit.
+    """
+    jackknife = n_test if n_test <= BCA_MAX_ROWS else 0
+    most, fewest = INTERVAL_RESAMPLES
+    wanted = int(min(most, max(200, INTERVAL_CELLS // max(n_test, 1))))
+
+    def cost(resamples: int) -> float:
+        return INTERVAL_FIXED + SAFETY * seconds_per_cell * (resamples + jackknife) * n_test
+
+    if budget_seconds is None or cost(wanted) <= INTERVAL_SHARE * budget_seconds:
+        return IntervalPlan(wanted, cost(wanted), seconds_per_cell)
+    room = INTERVAL_SHARE * budget_seconds - INTERVAL_FIXED
+    fits = int(room / (SAFETY * seconds_per_cell * max(n_test, 1))) - jackknife
+    resamples = max(fewest, min(wanted, fits))
+    note = (
+        f"test-set intervals use {resamples} bootstrap resamples instead of {wanted}: the time budget "
+        f"leaves {max(room, 0):.2g}s for them on {n_test:,} test rows "
+        f"(measured {seconds_per_cell * 1e9:.0f} ns per resampled row); a larger --time-budget gives more"
+    )
+    return IntervalPlan(resamples, cost(resamples), seconds_per_cell, note)
 
 
 def report_seconds(n_test: int, n_features: int) -> float:
