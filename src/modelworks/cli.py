@@ -109,6 +109,8 @@ def print_evaluation(exp) -> None:
         low, high = ev.intervals.get(k, (None, None))
         interval = f"  (95% CI {_fmt(low)} – {_fmt(high)})" if low is not None else ""
         out.print(f"  {k:<10} {_fmt(v)}{interval}")
+    if ev.extra.get("intervals_note"):
+        err.print(f"notice: {ev.extra['intervals_note']}")
     if exp.threshold_choice is not None:
         out.print(f"Decision threshold: {exp.threshold_choice.reading}")
     if ev.confusion_matrix is not None:
