@@ -9,21 +9,41 @@
 >>> mw.Client("http://127.0.0.1:8000").predict(df)       # doctest: +SKIP
 """
 
-from modelworks.bundle import load_model
-from modelworks.data.load import load
-from modelworks.data.profile import profile
-from modelworks.errors import ModelworksError
-from modelworks.experiment import Experiment
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelworks.bundle import load_model
+    from modelworks.client import Client
+    from modelworks.data.load import load
+    from modelworks.data.profile import profile
+    from modelworks.errors import ModelworksError
+    from modelworks.experiment import Experiment
 
 __all__ = ["Client", "Experiment", "ModelworksError", "load", "load_model", "profile"]
 
+#: Where each public name lives: imported on first use, so that ``modelworks serve`` or
+#: ``modelworks --help`` do not pay for the training stack.
+_PUBLIC = {
+    "Client": "modelworks.client",
+    "Experiment": "modelworks.experiment",
+    "ModelworksError": "modelworks.errors",
+    "load": "modelworks.data.load",
+    "load_model": "modelworks.bundle",
+    "profile": "modelworks.data.profile",
+}
+
 
 def __getattr__(name: str):
-    if name == "Client":  # imported on first use: the HTTP client is not needed to train
-        from modelworks.client import Client
-
-        return Client
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'modelworks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
 
 
 __version__ = "0.1.0"

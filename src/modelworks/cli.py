@@ -6,6 +6,7 @@ traceback; every artefact is written to a temporary path and renamed when comple
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -13,8 +14,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -34,18 +36,85 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
 
+#: OS errors that mean the user's paths or disk, not a bug: exit 2 with the path named.
+_USER_OS_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError)
+
+
 def user_errors(fn: F) -> F:
-    """Turn a ModelworksError into one line on stderr and exit code 2."""
+    """One line on stderr for every way a command can end badly, never a traceback.
+
+    A :class:`ModelworksError` (or a file-system refusal) exits 2; Ctrl-C exits 130; anything else is
+    a bug in modelworks: one line, the traceback in a log file whose path is printed, exit 1.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
         except ModelworksError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
-            raise typer.Exit(2) from None
+            _fail(str(exc), 2)
+        except KeyboardInterrupt:
+            _fail("interrupted; no partial output was left (outputs are renamed in when complete)", 130)
+        except OSError as exc:
+            if isinstance(exc, _USER_OS_ERRORS) or exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+                where = f" {exc.filename}" if exc.filename else ""
+                _fail(f"cannot write{where}: {exc.strerror or exc}; choose another path or free it", 2)
+            _internal(exc)
+        except Exception as exc:
+            _internal(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code) from None
+
+
+def _internal(exc: BaseException) -> NoReturn:
+    """A bug: one line naming the log file that holds the traceback."""
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        folder = Path(tempfile.gettempdir()) / "modelworks-logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, log = tempfile.mkstemp(prefix=time.strftime("crash-%Y%m%d-%H%M%S-"), suffix=".log", dir=folder)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"modelworks {' '.join(sys.argv[1:])}\n\n{text}")
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be saved"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    _fail(f"internal error ({type(exc).__name__}: {message[:200]}); {where}; please report it", 1)
+
+
+def check_writable(path: Path, *, file: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any work is done.
+
+    The nearest existing folder above ``path`` must be a folder in which a file can be created (a real
+    probe: permission bits do not tell for root or read-only mounts); a file ``--out`` must not name a
+    folder.
+    """
+    from modelworks.errors import ConfigError
+
+    path = Path(path)
+    if file and path.is_dir():
+        raise ConfigError(f"--out {path} is a folder; name a file, for example {path / 'predictions.csv'}")
+    parent = path.parent if file or not path.exists() else path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is a file, not a folder; choose another --out")
+    try:
+        with tempfile.TemporaryFile(dir=parent, prefix=".modelworks-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {path}: cannot write in {parent} ({exc.strerror or exc}); choose another --out"
+        ) from None
 
 
 def _fmt(v: object) -> str:
@@ -160,12 +229,18 @@ def run_workflow(
     report: bool = True,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
+    started = time.perf_counter()
+    from modelworks.search.settings import check_options
+
+    # before anything is read or fitted: a mistake costs a second, not the budget
+    check_options(time_budget=time_budget, seed=seed, cv=cv, cv_repeats=cv_repeats, test_size=test_size)
+    check_writable(out_dir)
+
     from modelworks.data.load import load
     from modelworks.data.profile import profile
     from modelworks.evaluate.threshold import parse_costs
     from modelworks.experiment import Experiment
 
-    started = time.perf_counter()
     df = load(data)
     prof = profile(df, target, task=task, seed=seed)
     if time_budget is not None:  # the promise covers loading and profiling too
@@ -296,6 +371,8 @@ def profile_cmd(
 ) -> None:
     """Describe every column, the target and the warnings; optionally save profile.json and
     profile.html (a self-contained page with figures)."""
+    if out_dir is not None:
+        check_writable(out_dir)
     from modelworks.data.load import load
     from modelworks.data.profile import profile
 
@@ -378,6 +455,8 @@ def predict(
 
     if chunk_rows < 1:
         raise ConfigError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
+    if out_file is not None:
+        check_writable(out_file, file=True)
     loaded = load_bundle(bundle, runtime=runtime)
     chunks = iter_chunks(data, chunk_rows)
     amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()

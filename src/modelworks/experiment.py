@@ -30,7 +30,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from modelworks.data.checks import check_classes, check_features
+from modelworks.data.checks import check_classes, check_features, target_copies
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import load
 from modelworks.data.profile import Profile, profile
@@ -54,6 +54,7 @@ from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
 from modelworks.search.learning import CURVE_FITS, CURVE_FOLDS, LearningCurve, learning_curve
+from modelworks.search.settings import check_folds, check_options
 
 if TYPE_CHECKING:
     from modelworks.plots.accessors import ExperimentPlots
@@ -73,9 +74,14 @@ class Cleaning:
         return dict(self.__dict__)
 
 
-def build_pipeline(spec: ModelSpec, columns: list[dict], task: str, seed: int, n_jobs: int) -> Pipeline:
-    """The full pipeline of one model: raw DataFrame in, predictions out."""
-    ctx = BuildContext(task=task, seed=seed, n_jobs=n_jobs, columns=columns)
+def build_pipeline(
+    spec: ModelSpec, columns: list[dict], task: str, seed: int, n_jobs: int, n_rows: int | None = None
+) -> Pipeline:
+    """The full pipeline of one model: raw DataFrame in, predictions out.
+
+    ``n_rows`` is the fewest rows it will be fitted on, for models whose settings depend on it.
+    """
+    ctx = BuildContext(task=task, seed=seed, n_jobs=n_jobs, columns=columns, n_rows=n_rows)
     return Pipeline(
         [
             ("clean", TableCleaner(columns)),
@@ -150,20 +156,13 @@ class Experiment:
         progress: bool = False,
         console: Console | None = None,
     ):
-        if cv < 2:
-            raise ConfigError(f"--cv must be at least 2 (got {cv})")
-        if not 0 < test_size < 1:
-            raise ConfigError(f"--test-size must be between 0 and 1 (got {test_size})")
-        if cv_repeats < 1:
-            raise ConfigError(f"--cv-repeats must be at least 1 (got {cv_repeats})")
+        check_options(time_budget=time_budget, seed=seed, cv=cv, cv_repeats=cv_repeats, test_size=test_size)
         if prefer not in PREFER:
             raise ConfigError(f"--prefer must be one of {', '.join(PREFER)} (got {prefer!r})")
         if unseen_categories not in UNSEEN_POLICIES:
             raise ConfigError(
                 f"--unseen-categories must be one of {', '.join(UNSEEN_POLICIES)} (got {unseen_categories!r})"
             )
-        if time_budget is not None and time_budget <= 0:
-            raise ConfigError(f"--time-budget must be positive (got {time_budget})")
         self.budget = Budget(time_budget)
         self.data = load(data)
         self.target = target
@@ -223,7 +222,15 @@ class Experiment:
                 stratify=y if classification else None,
             )
         )
-        kinds = infer_kinds(self.X_train)
+        check_folds(
+            self.cv, len(self.X_train), int(self.y_train.value_counts().max()) if classification else None
+        )
+        copies = set(target_copies(self.X_train, self.y_train))  # the training part only
+        for name in sorted(copies):
+            self.cleaning.dropped_columns.append(
+                {"name": name, "reason": "copies the target (one-to-one with it): leakage"}
+            )
+        kinds = infer_kinds(self.X_train.drop(columns=[c for c in self.X_train.columns if str(c) in copies]))
         self.columns = []
         for info in kinds.values():
             if info.kind in ("identifier", "constant"):
@@ -269,7 +276,8 @@ class Experiment:
                 [("clean", TableCleaner(self.columns)), ("model", WeightedEnsemble(members, weights))]
             )
         spec = next(s for s in self.specs if s.name == name)
-        return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs)
+        fewest = min(len(train) for train, _ in self.folds)
+        return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs, fewest)
 
     def compare(self) -> Leaderboard:
         """Cross-validate every candidate on the same folds, cheapest first, within the budget."""

@@ -44,3 +44,26 @@ def check_classes(y: pd.Series, test_size: float, cv: int) -> None:
             f"target {y.name!r} has {n_classes} classes but only {len(y)} rows, too few for a "
             f"{n_test}-row test set and {cv}-fold cross-validation; add rows or merge rare classes"
         )
+
+
+def target_copies(X: pd.DataFrame, y: pd.Series) -> list[str]:
+    """Columns that copy the target: a one-to-one relabelling of it (leakage).
+
+    A column counts when its values determine the target exactly and the target determines them, on a
+    target that repeats (on a target unique per row, every identifier would qualify; those are dropped
+    as identifiers). Columns with missing values are not considered.
+    """
+    n_target = y.nunique(dropna=True)
+    if n_target < 2 or n_target == len(y):
+        return []
+    labels = y.astype(str).to_numpy()
+    counts = X.nunique(dropna=True)
+    copies = []
+    for c in counts.index[counts == n_target]:
+        x = X[c]
+        if x.isna().any():
+            continue
+        pairs = pd.DataFrame({"x": x.astype(str).to_numpy(), "y": labels}).drop_duplicates()
+        if len(pairs) == n_target:
+            copies.append(str(c))
+    return copies

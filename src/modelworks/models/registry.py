@@ -27,6 +27,9 @@ class BuildContext:
     seed: int = 0
     n_jobs: int = 1
     columns: list[dict] = field(default_factory=list)
+    #: Fewest rows the model will be fitted on (the smallest cross-validation training part), where
+    #: a model's settings depend on it; ``None`` when unknown.
+    n_rows: int | None = None
 
     @property
     def classification(self) -> bool:
@@ -132,7 +135,9 @@ def _gaussian_nb(ctx):
 
 def _knn(ctx):
     cls = neighbors.KNeighborsClassifier if ctx.classification else neighbors.KNeighborsRegressor
-    return cls(n_neighbors=15, weights="distance", n_jobs=ctx.n_jobs)
+    # never more neighbours than the smallest training part holds
+    k = 15 if ctx.n_rows is None else max(1, min(15, ctx.n_rows))
+    return cls(n_neighbors=k, weights="distance", n_jobs=ctx.n_jobs)
 
 
 def _lightgbm(ctx):

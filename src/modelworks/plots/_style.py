@@ -10,6 +10,7 @@ import base64
 import io
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -111,7 +112,16 @@ RC: dict[str, Any] = {
 def style() -> Iterator[None]:
     """Apply :data:`RC` for the duration of a block (every Display's ``plot`` runs inside one)."""
     rc: Any = RC  # matplotlib types the keys as literals
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), _quiet_glyphs():
+        yield
+
+
+@contextmanager
+def _quiet_glyphs() -> Iterator[None]:
+    """Silence "Glyph ... missing from font" for labels in scripts the font lacks (one warning per
+    character would flood the terminal; the label still shows, with boxes for those characters)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
         yield
 
 
@@ -205,7 +215,8 @@ def to_png(fig: Any, dpi: int = 110) -> bytes:
     figure = _figure_of(fig)
     buffer = io.BytesIO()
     try:
-        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        with _quiet_glyphs():
+            figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     finally:
         # close even when saving fails: a long report run must not accumulate open figures
         plt.close(figure)

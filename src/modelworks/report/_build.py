@@ -322,7 +322,9 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "model_not_drawn": model_not_drawn,
         "test_intro": (
             f"{chosen.label}, fitted on the {len(exp.X_train):,} training rows and scored once on "
-            f"{ev.n_test:,} held-out rows; intervals are 95% bootstrap intervals over test rows. "
+            f"{ev.n_test:,} held-out rows; intervals are 95% bootstrap intervals over test rows "
+            f"({exp.interval_plan.resamples} resamples). "
+            + (f"Note: {exp.interval_plan.note}. " if exp.interval_plan.note else "")
             + (
                 "The saved model was then refitted on all rows."
                 if ev.refit

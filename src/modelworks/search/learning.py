@@ -125,19 +125,31 @@ def learning_curve(
                 warnings.simplefilter("ignore")
                 try:
                     model.fit(X.iloc[rows], y.iloc[rows])
-                except ValueError:  # too few rows of a class at the smallest share
+                    seen = rows[:TRAIN_SCORE_ROWS]
+                    train = _score(model, X.iloc[seen], y.iloc[seen], metric, classes, pos_label)
+                    test = _score(model, X.iloc[val], y.iloc[val], metric, classes, pos_label)
+                except ValueError:  # too few rows at the smallest shares (a class, or KNN's neighbours)
                     continue
-                seen = rows[:TRAIN_SCORE_ROWS]
-                train_scores[i, j] = _score(model, X.iloc[seen], y.iloc[seen], metric, classes, pos_label)
-                test_scores[i, j] = _score(model, X.iloc[val], y.iloc[val], metric, classes, pos_label)
+                train_scores[i, j], test_scores[i, j] = train, test
+    # a share no fold could fit on is left out rather than drawn as a gap
+    kept = ~np.isnan(test_scores).all(axis=1)
+    seconds = time.perf_counter() - start
+    if not kept.any():
+        return LearningCurve(
+            name,
+            metric,
+            METRICS[metric].greater_is_better,
+            seconds=seconds,
+            skipped="the model could not be fitted on any share of the folds' rows",
+        )
     return LearningCurve(
         name,
         metric,
         METRICS[metric].greater_is_better,
-        np.asarray(sizes),
-        train_scores,
-        test_scores,
-        time.perf_counter() - start,
+        np.asarray(sizes)[kept],
+        train_scores[kept],
+        test_scores[kept],
+        seconds,
     )
 
 
