@@ -19,11 +19,21 @@ def main() -> None:
     """Run the command line."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        from modelworks.cli import app
+        from modelworks import cli
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
-    app(prog_name="modelworks")
+        _interrupted()
+    try:
+        cli.app(prog_name="modelworks")
+    except SystemExit as exc:
+        # Typer turns an interrupt that lands before the command starts into a silent exit 130
+        if exc.code == 130 and not cli.reported:
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    sys.stderr.write("error: interrupted before anything was written\n")
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,13 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Whether a command already said why it ended (see ``modelworks.__main__``).
+reported = False
+
+
 def _fail(message: str, code: int) -> NoReturn:
+    global reported
+    reported = True
     err.print(f"[bold red]error:[/] {message}", markup=True)
     raise typer.Exit(code) from None
 
