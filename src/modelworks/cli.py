@@ -19,6 +19,7 @@ from typing import Annotated, NoReturn, TypeVar
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from modelworks.errors import ModelworksError
@@ -75,7 +76,7 @@ reported = False
 def _fail(message: str, code: int) -> NoReturn:
     global reported
     reported = True
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code) from None
 
 
@@ -247,7 +248,10 @@ def run_workflow(
     from modelworks.evaluate.threshold import parse_costs
     from modelworks.experiment import Experiment
 
-    df = load(data)
+    notes: list[str] = []
+    df = load(data, notices=notes)
+    for note in notes:
+        err.print(f"notice: {escape(note)}")
     prof = profile(df, target, task=task, seed=seed)
     if time_budget is not None:  # the promise covers loading and profiling too
         time_budget = max(time_budget - (time.perf_counter() - started), 1.0)
@@ -382,7 +386,11 @@ def profile_cmd(
     from modelworks.data.load import load
     from modelworks.data.profile import profile
 
-    prof = profile(load(data), target)
+    notes: list[str] = []
+    df = load(data, notices=notes)
+    for note in notes:
+        err.print(f"notice: {escape(note)}")
+    prof = profile(df, target)
     prof.render(out)
     if out_dir is not None:
         from modelworks.report import render_profile, write_html

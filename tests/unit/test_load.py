@@ -1,9 +1,11 @@
-"""Tests for modelworks.data.load: every format from real files, and every refusal."""
+"""Tests for modelworks.data.load: every format from real files, every refusal, and read-only SQL."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import os
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -12,7 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelworks.data.load import load
+from modelworks.data._load.sql import begin_read_only
+from modelworks.data._load.sqlcheck import check_query
+from modelworks.data.load import LoadNotice, load
 from modelworks.errors import ConfigError, DataError
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06"
@@ -285,7 +289,8 @@ def test_sqlite_without_table_asks_for_one(sqlite_db: Path) -> None:
 def test_sqlite_bad_query_gives_database_message(sqlite_db: Path) -> None:
     message = expect_error(f"sqlite:///{sqlite_db}", "query", query="SELECT * FROM missing_table")
     assert "no such table" in message
-    expect_error(f"sqlite:///{sqlite_db}", "syntax", query="SELEKT 1")
+    expect_error(f"sqlite:///{sqlite_db}", "syntax", query="SELECT FROM WHERE")
+    expect_error(f"sqlite:///{sqlite_db}", "SELEKT", "SELECT", query="SELEKT 1")
 
 
 def test_sqlite_empty_table_is_refused(sqlite_db: Path) -> None:
@@ -446,3 +451,296 @@ def test_legacy_xls_is_refused(tmp_path: Path) -> None:
 
 def test_unsupported_source_type() -> None:
     expect_error(12345, "int")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------ nested values, notices
+
+
+def test_nested_json_objects_are_flattened_with_a_notice(tmp_path: Path) -> None:
+    records = [
+        {"id": 1, "address": {"city": " Paris ", "geo": {"lat": 48.8, "lon": 2.3}}},
+        {"id": 2, "address": {"city": "NA", "geo": {"lat": 51.5, "lon": -0.1}}},
+        {"id": 3, "address": None},
+    ]
+    path = tmp_path / "nested.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    said: list[str] = []
+    df = load(path, notices=said)
+    assert list(df.columns) == ["id", "address.city", "address.geo.lat", "address.geo.lon"]
+    assert df["address.city"].iloc[0] == "Paris"  # flattened columns are normalised too
+    assert df["address.city"].iloc[1:].isna().all()
+    assert df["address.geo.lat"].tolist()[:2] == [48.8, 51.5]
+    assert len(said) == 1
+    assert "'address'" in said[0] and "flattened" in said[0] and "address.geo.lat" in said[0]
+
+
+def test_notices_are_warnings_without_a_list(tmp_path: Path) -> None:
+    path = write(tmp_path / "nested.jsonl", '{"a": 1, "b": {"c": 2}}\n{"a": 2, "b": {"c": 3}}\n')
+    with pytest.warns(LoadNotice, match="'b'.*flattened"):
+        df = load(path)
+    assert df.to_dict("list") == {"a": [1, 2], "b.c": [2, 3]}
+
+
+def test_parquet_struct_and_dataframe_dicts_are_flattened(tmp_path: Path) -> None:
+    path = tmp_path / "struct.parquet"
+    pd.DataFrame({"k": [1, 2], "s": [{"x": 1, "y": "a"}, {"x": 2, "y": "b"}]}).to_parquet(path)
+    said: list[str] = []
+    df = load(path, notices=said)
+    assert list(df.columns) == ["k", "s.x", "s.y"]
+    assert df["s.y"].tolist() == ["a", "b"]
+    frame = pd.DataFrame({"d": [{"p": 1}, {"p": 2}], "z": [0, 1]})
+    assert list(load(frame, notices=said).columns) == ["d.p", "z"]
+    assert len(said) == 2
+
+
+def test_column_of_empty_objects_is_dropped_with_a_notice(tmp_path: Path) -> None:
+    path = write(tmp_path / "meta.json", '[{"a": 1, "meta": {}}, {"a": 2, "meta": {}}]')
+    said: list[str] = []
+    assert list(load(path, notices=said).columns) == ["a"]
+    assert "dropped" in said[0]
+
+
+def test_plain_tables_give_no_notice(tmp_path: Path, frame: pd.DataFrame) -> None:
+    said: list[str] = []
+    load(frame, notices=said)
+    load(write(tmp_path / "a.csv", "a,b\n1,x\n"), notices=said)
+    assert said == []
+
+
+@pytest.mark.parametrize(
+    ("cells", "what"),
+    [([[1, 2], [3]], "lists"), ([(1,), (2,)], "lists"), ([{1}, {2}], "sets"), ([np.arange(2)] * 2, "lists")],
+)
+def test_columns_of_sequences_are_refused(cells: list, what: str) -> None:
+    frame = pd.DataFrame({"ok": [1, 2], "tags": pd.Series(cells, dtype=object)})
+    message = expect_error(frame, "'tags'", what, "expand it into separate columns or drop it")
+    assert message.count(";") == 1
+
+
+def test_lists_inside_objects_name_the_flattened_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "deep.json", '[{"a": {"tags": [1, 2]}}, {"a": {"tags": []}}]')
+    expect_error(path, "'a.tags'", "lists")
+
+
+# ------------------------------------------------------------------------------ odd paths
+
+
+def test_unreadable_file_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "locked.csv", "a\n1\n")
+    real_open = open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    expect_error(path, "locked.csv", "permission denied", "permissions")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+@pytest.mark.parametrize("name", ["locked.csv", "locked.parquet", "locked.json", "locked.db"])
+def test_unreadable_file_mode_000(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / name, "a\n1\n")
+    path.chmod(0)
+    try:
+        expect_error(path, name, "permission")
+    finally:
+        path.chmod(0o600)
+
+
+def test_table_or_query_on_a_non_database_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "a\n1\n")
+    with pytest.raises(ConfigError, match="databases"):
+        load(path, table="t")
+    with pytest.raises(ConfigError, match="databases"):
+        load(path, query="SELECT 1")
+
+
+def test_control_characters_in_a_path_stay_on_one_line(tmp_path: Path) -> None:
+    message = expect_error(tmp_path / "two\nlines.csv", "not found")
+    assert "two\\nlines.csv" in message
+
+
+# ------------------------------------------------------------------------- SQL stays read-only
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM customers;",
+        "  select * from customers ; ; -- trailing comment",
+        "/* a comment; with DROP TABLE customers */ SELECT * FROM customers",
+        "SELECT id, replace(name, 'a', 'b') AS name FROM customers",
+        "SELECT 'DROP TABLE customers; --' AS s, \"id\" FROM customers",
+        "WITH older AS (SELECT * FROM customers WHERE age > 40) SELECT * FROM older",
+        "SELECT [id], `name` FROM customers -- brackets and backticks are SQLite names",
+    ],
+)
+def test_read_only_queries_are_accepted(sqlite_db: Path, sql: str) -> None:
+    before = sha256(sqlite_db)
+    df = load(f"sqlite:///{sqlite_db}", query=sql)
+    assert len(df) >= 1
+    assert sha256(sqlite_db) == before
+
+
+def test_wal_database_is_read_without_new_files(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE t (a INTEGER)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.commit()
+    con.close()
+    before, files = sha256(path), sorted(os.listdir(tmp_path))
+    assert load(path)["a"].tolist() == [1]
+    assert sha256(path) == before
+    assert sorted(os.listdir(tmp_path)) == files
+    # With a writer holding it open, committed rows still in the -wal file are read too.
+    writer = sqlite3.connect(path)
+    writer.execute("INSERT INTO t VALUES (2)")
+    writer.commit()
+    try:
+        assert load(f"sqlite:///{path}?table=t")["a"].tolist() == [1, 2]
+    finally:
+        writer.close()
+
+
+def test_in_memory_database_query() -> None:
+    assert load("sqlite://", query="SELECT 1 AS x")["x"].tolist() == [1]
+
+
+def test_file_uri_is_opened_read_only(sqlite_db: Path) -> None:
+    before = sha256(sqlite_db)
+    df = load(f"sqlite:///file:{sqlite_db}?mode=rwc&uri=true&table=orders")
+    assert df.shape == (2, 3)
+    assert sha256(sqlite_db) == before
+
+
+def test_latin1_text_in_sqlite_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "latin.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (city TEXT)")
+    con.execute("INSERT INTO t VALUES (CAST(X'4DE96E65' AS TEXT))")  # "Méne" in Latin-1
+    con.commit()
+    con.close()
+    assert load(path)["city"].tolist() == ["Méne"]
+
+
+# ------------------------------------------------------------------------ the query checker
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgresql", "SELECT $$ ; DROP TABLE t; $$ AS s"),
+        ("postgresql", "SELECT $tag$ it's ; $tag$ AS s"),
+        ("postgresql", "SELECT 1 /* outer /* inner */ still ; comment */"),
+        ("postgresql", "SELECT E'it\\'s ; fine' AS s"),
+        ("mysql", "SELECT `odd;name` FROM t # comment ; DROP\n"),
+        ("mysql", "SELECT 1 # comment ; DROP\n"),
+        ("mssql", "SELECT [odd]]name;] FROM t"),
+        ("oracle", "SELECT q'[it's ; fine]' FROM dual"),
+        ("somedb", "SELECT a FROM t WHERE b = 'x'"),
+    ],
+)
+def test_check_query_accepts_dialect_syntax(dialect: str, sql: str) -> None:
+    assert sql.startswith(check_query(sql, dialect, "db"))
+
+
+def test_check_query_cuts_trailing_semicolons_and_comments() -> None:
+    assert check_query("SELECT 1 ; ; -- done", "sqlite", "db") == "SELECT 1"
+    assert check_query("SELECT ';' /* x */;", "postgresql", "db") == "SELECT ';'"
+
+
+def test_check_query_refuses_a_query_that_depends_on_the_sql_mode() -> None:
+    # MySQL reads 'it\'s' as one string, or (NO_BACKSLASH_ESCAPES) as a string and an open one.
+    with pytest.raises(DataError, match="unterminated"):
+        check_query("SELECT 'it\\'s' AS s", "mysql", "db")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        # A check that reads strings or comments differently from the database can be fooled.
+        ("postgresql", "SELECT $$ ' $$; DROP TABLE t; --'"),
+        ("postgresql", "SELECT 1 /* /* */ ' */; DROP TABLE t; --'"),
+        ("postgresql", "SELECT 1 --x\r; DROP TABLE t"),
+        ("postgresql", "SELECT E'\\''; DROP TABLE t; --'"),
+        ("postgresql", "SELECT 'a\\'; DROP TABLE t; --'"),  # standard_conforming_strings = off
+        ("mysql", "SELECT 'a\\' , '; DROP TABLE t; -- '"),
+        ("mysql", "SELECT 1 --1\n; DROP TABLE t"),
+        ("mysql", "SELECT 1 /*! ; DROP TABLE t */"),
+        ("mysql", "SELECT 1 INTO OUTFILE '/tmp/x'"),
+        ("mssql", "SELECT [a]]' ] ; DROP TABLE t -- ']"),
+        ("mssql", "SELECT 1 /* /* */ ' */; DROP TABLE t; --'"),
+        ("oracle", "SELECT q'[ ' ]'; DROP TABLE t; --'"),
+        ("somedb", "SELECT $$ ' $$; DROP TABLE t; --'"),
+        # Characters from U+0080 up belong to names, and only ASCII whitespace separates tokens.
+        ("postgresql", "SELECT \u20ac$a$ ; DROP TABLE t; $a$"),
+        ("postgresql", "SELECT x\u00a0$a$ ; DROP TABLE t; $a$"),
+        ("mysql", "SELECT 1 --\u00a0x\n; DROP TABLE t"),
+        ("somedb", "SELECT 'a\\' , '; DROP TABLE t; -- '"),
+        ("postgresql", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"),
+        ("postgresql", "SELECT * INTO copy FROM t"),
+        ("postgresql", "SELECT * FROM t FOR UPDATE"),
+        ("postgresql", "SET TRANSACTION READ WRITE"),
+        ("postgresql", "COMMIT; DROP TABLE t"),
+    ],
+)
+def test_check_query_refuses_what_the_database_would_run(dialect: str, sql: str) -> None:
+    with pytest.raises(DataError, match="refused") as info:
+        check_query(sql, dialect, "db")
+    assert "\n" not in str(info.value)
+
+
+def test_check_query_wants_a_string() -> None:
+    with pytest.raises(ConfigError, match="string"):
+        check_query(b"SELECT 1", "sqlite", "db")
+
+
+class _FakeConnection:
+    """Records the statements a read-only transaction is started with."""
+
+    def __init__(self, dialect: str, fail: bool = False) -> None:
+        self.dialect = type("Dialect", (), {"name": dialect})()
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def exec_driver_sql(self, sql: str) -> None:
+        if self.fail:
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError(sql, None, Exception("permission denied\nfor this"))
+        self.calls.append(sql)
+
+    def commit(self) -> None:
+        self.calls.append("COMMIT")
+
+    def rollback(self) -> None:
+        self.calls.append("ROLLBACK")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("postgresql", ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "COMMIT"]),
+        ("mysql", ["SET SESSION TRANSACTION READ ONLY", "COMMIT"]),
+        ("oracle", ["ROLLBACK", "SET TRANSACTION READ ONLY"]),
+        ("mssql", []),
+    ],
+)
+def test_read_only_transaction_statements(dialect: str, expected: list[str]) -> None:
+    conn = _FakeConnection(dialect)
+    begin_read_only(conn, "db")
+    assert conn.calls == expected
+
+
+def test_read_only_transaction_refused_stops_loading() -> None:
+    with pytest.raises(DataError, match="read-only transaction") as info:
+        begin_read_only(_FakeConnection("postgresql", fail=True), "db")
+    assert "\n" not in str(info.value)

@@ -60,9 +60,21 @@ class TableCleaner(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_out_")
+        columns = self.columns or []
+        # numbers already stored as numbers are converted in one block (wide tables have thousands)
+        stored = {
+            c["name"]
+            for c in columns
+            if c["kind"] == "numeric"
+            and pd.api.types.is_numeric_dtype(X[c["name"]])
+            and not pd.api.types.is_bool_dtype(X[c["name"]])
+        }
+        block = [c["name"] for c in columns if c["name"] in stored]
         out: dict[str, pd.Series] = {}
-        for col in self.columns or []:
+        for col in columns:
             name, kind = col["name"], col["kind"]
+            if name in stored:
+                continue
             values = X[name].reset_index(drop=True)
             if kind == "numeric":
                 out[name] = parse_numbers(values)
@@ -76,7 +88,13 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 out[name] = values.astype("string").fillna("").astype(object)
             else:
                 out[name] = as_category_strings(values)
-        return pd.DataFrame(out, columns=list(self.feature_names_out_))
+        names = list(self.feature_names_out_)
+        if not block:
+            return pd.DataFrame(out, columns=names)
+        numbers = pd.DataFrame(X[block].to_numpy(dtype="float64", na_value=np.nan), columns=block)
+        if not out:
+            return numbers[names]
+        return pd.concat([numbers, pd.DataFrame(out)], axis=1)[names]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
