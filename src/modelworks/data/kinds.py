@@ -175,7 +175,40 @@ def infer_kinds(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, Co
     dict
         Column name to :class:`ColumnInfo`, in the table's column order.
     """
-    return {str(c): infer_column(df[c]) for c in df.columns if c not in exclude}
+    names = [c for c in df.columns if c not in exclude]
+    # columns stored as plain numbers are inferred together (wide tables have thousands)
+    block = [c for c in names if df[c].dtype.kind in "fiu"] if len(names) > _BLOCK_MIN_COLUMNS else []
+    fast = _infer_numeric_block(df, block)
+    return {str(c): fast[str(c)] if str(c) in fast else infer_column(df[c]) for c in names}
+
+
+#: Above this many columns, plain numeric columns are inferred as one block.
+_BLOCK_MIN_COLUMNS = 50
+#: Cells sorted at once by the block inference.
+_BLOCK_CELLS = 5_000_000
+
+
+def _infer_numeric_block(df: pd.DataFrame, names: list) -> dict[str, ColumnInfo]:
+    """:func:`infer_column` for plain numeric (float, int) columns, vectorised over columns."""
+    out: dict[str, ColumnInfo] = {}
+    step = max(1, _BLOCK_CELLS // max(len(df), 1))
+    for start in range(0, len(names), step):
+        chunk = names[start : start + step]
+        values = np.sort(df[chunk].to_numpy(dtype="float64"), axis=0)  # NaN sorts last
+        present = ~np.isnan(values)
+        n = present.sum(axis=0)
+        changes = (values[1:] != values[:-1]) & present[1:]
+        n_unique = changes.sum(axis=0) + (n > 0)
+        integral = np.all((np.mod(values, 1) == 0) | ~present, axis=0)
+        for j, c in enumerate(chunk):
+            name, k, m = str(c), int(n_unique[j]), int(n[j])
+            if k <= 1:
+                out[name] = ColumnInfo(name, "constant", n_unique=k)
+            elif integral[j] and k / max(m, 1) > 0.99 and m > 20 and _looks_like_id_name(name):
+                out[name] = ColumnInfo(name, "identifier", n_unique=k)
+            else:
+                out[name] = ColumnInfo(name, "numeric", n_unique=k)
+    return out
 
 
 def as_category_strings(values: pd.Series) -> pd.Series:

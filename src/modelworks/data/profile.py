@@ -31,6 +31,7 @@ __all__ = ["Profile", "ProfileWarning", "profile", "WARNING_CODES"]
 
 #: Codes a :class:`ProfileWarning` can carry.
 WARNING_CODES: tuple[str, ...] = (
+    "wide",
     "identifier",
     "constant",
     "all_missing",
@@ -64,6 +65,8 @@ RATE_LEVELS = 20
 #: Quantile bins per numeric column in the target-rate tables.
 RATE_BINS = 5
 TOP_VALUES = 5
+#: Feature columns that get distribution fits, target rates, associations and leakage checks.
+MAX_DETAILED_COLUMNS = 200
 #: Finite values per numeric column (a seeded sample) used by the normality test and the fits.
 FIT_SAMPLE = 5000
 #: Fewer finite values than this: no normality test and no distribution fit.
@@ -93,7 +96,7 @@ _ASSOC_COLUMNS = (
     "n",
 )
 _FIT_SHORT = {"normal": "normal", "lognormal": "lognorm", "exponential": "expon", "gamma": "gamma"}
-_SEVERITY = {"leakage": "error", "all_missing": "error", "skew": "info"}
+_SEVERITY = {"leakage": "error", "all_missing": "error", "skew": "info", "wide": "info"}
 
 
 @dataclass(frozen=True)
@@ -427,8 +430,21 @@ def profile(
         infos[target] = infer_column(data[target])
 
     numeric = {name: parse_numbers(data[name]) for name, info in infos.items() if info.kind == "numeric"}
-    columns = _column_table(data, infos, numeric, target, seed)
+    # distribution fits, target rates, associations and leakage checks cost milliseconds per column:
+    # on wide tables they cover the first MAX_DETAILED_COLUMNS features (said in a warning)
+    features_all = [c for c in data.columns if c != target]
+    detailed = set(features_all[:MAX_DETAILED_COLUMNS]) | ({target} if target is not None else set())
+    columns = _column_table(data, infos, numeric, target, seed, detailed)
     out_warnings = _column_warnings(columns, len(data))
+    if len(features_all) > MAX_DETAILED_COLUMNS:
+        out_warnings.append(
+            ProfileWarning(
+                "wide",
+                None,
+                f"{len(features_all):,} feature columns: distribution fits, target rates, associations "
+                f"and leakage checks cover the first {MAX_DETAILED_COLUMNS:,}",
+            )
+        )
     if n_dup:
         share = n_dup / max(n_rows, 1)
         out_warnings.append(
@@ -449,10 +465,10 @@ def profile(
         known = y.notna().to_numpy()
         target_info = _target_summary(y, task_name, reason)
         out_warnings += _target_warnings(target_info)
-        features = {k: v for k, v in kinds.items() if k in data.columns}
+        features = {k: v for k, v in kinds.items() if k in data.columns and k in detailed}
         yk = y[known]
         dk = data.loc[known]
-        numk = {k: v[known] for k, v in numeric.items() if k != target}
+        numk = {k: v[known] for k, v in numeric.items() if k != target and k in detailed}
         encoded = _encode_target(yk, task_name, target_info)
         rates = _target_rates(dk, features, numk, yk, encoded, task_name, target_info)
         assoc = _associations(dk, features, numk, yk, encoded, task_name)
@@ -507,6 +523,7 @@ def _column_table(
     numeric: dict[str, pd.Series],
     target: str | None,
     seed: int = 0,
+    detailed: set[str] | None = None,
 ) -> pd.DataFrame:
     n = len(data)
     rows = []
@@ -540,7 +557,8 @@ def _column_table(
                     max=float(v.max()),
                     skew=float(v.skew()) if len(v) > 2 else np.nan,
                 )
-                row.update(_distribution_stats(v.to_numpy(dtype="float64"), seed))
+                if detailed is None or name in detailed:
+                    row.update(_distribution_stats(v.to_numpy(dtype="float64"), seed))
         elif info.kind == "datetime":
             d = parse_dates(s).dropna()
             if len(d):

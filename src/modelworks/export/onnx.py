@@ -114,6 +114,10 @@ class OnnxExport:
 # -------------------------------------------------------------------------------------------------
 
 
+#: Most input columns exported: the graph has one input per column, and wide graphs convert slowly.
+MAX_INPUTS = 1000
+
+
 def export_onnx(
     pipeline: Pipeline,
     sample: pd.DataFrame,
@@ -154,6 +158,8 @@ def export_onnx(
         runtime = "onnx" if model_bytes is not None else "sklearn"
         return OnnxExport(model_bytes, runtime, reason, diff, rows, round(time.perf_counter() - started, 3))
 
+    if sample.shape[1] > MAX_INPUTS:
+        return done(None, f"{sample.shape[1]:,} input columns: ONNX export is tried up to {MAX_INPUTS:,}")
     try:
         parts = _Parts.of(pipeline, task)
         with warnings.catch_warnings():

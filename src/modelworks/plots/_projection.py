@@ -21,6 +21,9 @@ from modelworks.plots._frame import (
     short,
 )
 
+#: Numeric columns ranked by mutual information for the scatter (the first ones of a wide table).
+MAX_RANKED = 200
+
 
 def _scatter_by_target(
     ax: Axes, x: np.ndarray, y: np.ndarray, target: pd.Series | None, task: str | None
@@ -136,7 +139,8 @@ class ScatterDisplay:
         if features is None:
             if numeric.shape[1] < 2:
                 raise ValueError("a scatter of the most informative features needs two numeric features")
-            sample = numeric.iloc[rows]
+            # mutual information costs milliseconds per column: wide tables rank their first columns
+            sample = numeric.iloc[rows, :MAX_RANKED]
             filled = sample.fillna(sample.median()).to_numpy()
             if task == "regression":
                 scores = mutual_info_regression(
@@ -145,7 +149,7 @@ class ScatterDisplay:
             else:
                 codes = pd.factorize(target.iloc[rows])[0]
                 scores = mutual_info_classif(filled, codes, random_state=random_state)
-            mutual_info = pd.Series(scores, index=numeric.columns, name="mutual_info")
+            mutual_info = pd.Series(scores, index=sample.columns, name="mutual_info")
             mutual_info = mutual_info.sort_values(ascending=False, kind="stable")
             features = (str(mutual_info.index[0]), str(mutual_info.index[1]))
         pair = numeric_frame(X, list(features)).iloc[rows]

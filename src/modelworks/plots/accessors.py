@@ -27,6 +27,8 @@ PDP_GRID = 15
 PDP_KINDS = ("numeric", "categorical", "boolean")
 #: Test rows used for permutation importance and partial dependence (seeded sample beyond).
 MAX_ANALYSIS_ROWS = 1000
+#: Most features permutation importance is computed for (each costs IMPORTANCE_REPEATS predictions).
+MAX_IMPORTANCE_FEATURES = 300
 
 
 class NotApplicable(ConfigError):
@@ -280,6 +282,11 @@ class EvaluationPlots:
         if self._importance is not None and not kwargs:
             return self._importance
         X, y = self._analysis_rows()
+        if X.shape[1] > MAX_IMPORTANCE_FEATURES:
+            raise NotApplicable(
+                f"{X.shape[1]:,} features: permutation importance is computed up to "
+                f"{MAX_IMPORTANCE_FEATURES} (each feature costs {IMPORTANCE_REPEATS} predictions)"
+            )
         scoring = {
             "binary": "roc_auc",
             "multiclass": "neg_log_loss",

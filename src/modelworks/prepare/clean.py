@@ -62,12 +62,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_out_")
         columns = self.columns or []
         # numbers already stored as numbers are converted in one block (wide tables have thousands)
+        dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
         stored = {
             c["name"]
             for c in columns
-            if c["kind"] == "numeric"
-            and pd.api.types.is_numeric_dtype(X[c["name"]])
-            and not pd.api.types.is_bool_dtype(X[c["name"]])
+            if c["kind"] == "numeric" and getattr(dtypes.get(c["name"]), "kind", "O") in "fiu"
         }
         block = [c["name"] for c in columns if c["name"] in stored]
         out: dict[str, pd.Series] = {}

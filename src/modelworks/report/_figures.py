@@ -53,18 +53,24 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def draw(specs: list[Spec], accessor: object) -> tuple[list[Figure], list[NotDrawn]]:
+def draw(
+    specs: list[Spec], accessor: object, remaining: Callable[[], float] | None = None
+) -> tuple[list[Figure], list[NotDrawn]]:
     """Draw every figure in ``specs`` with ``accessor``; close each figure once encoded.
 
     A figure that does not apply (:class:`NotApplicable`) is listed, with its reason, unless the
     reason is the task (a ROC curve for a regression); a figure that fails is shown as an error in
-    the report rather than ending the run.
+    the report rather than ending the run. With ``remaining`` (seconds left in the run's budget), a
+    figure is not started once the budget is spent, and is listed as not drawn.
     """
     from modelworks.plots import to_png
 
     figures: list[Figure] = []
     not_drawn: list[NotDrawn] = []
     for spec in specs:
+        if remaining is not None and remaining() <= 0:
+            not_drawn.append(NotDrawn(spec.id, spec.title, "the time budget ran out before this figure"))
+            continue
         method: Callable = getattr(accessor, spec.method)
         try:
             display = method()
