@@ -53,6 +53,10 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+#: Figures that predict many times (the others draw what is already computed).
+COSTLY = frozenset({"permutation_importance", "partial_dependence"})
+
+
 def draw(
     specs: list[Spec], accessor: object, remaining: Callable[[], float] | None = None
 ) -> tuple[list[Figure], list[NotDrawn]]:
@@ -61,14 +65,15 @@ def draw(
     A figure that does not apply (:class:`NotApplicable`) is listed, with its reason, unless the
     reason is the task (a ROC curve for a regression); a figure that fails is shown as an error in
     the report rather than ending the run. With ``remaining`` (seconds left in the run's budget), a
-    figure is not started once the budget is spent, and is listed as not drawn.
+    figure that predicts many times (:data:`COSTLY`) is not started once the budget is spent, and is
+    listed as not drawn.
     """
     from modelworks.plots import to_png
 
     figures: list[Figure] = []
     not_drawn: list[NotDrawn] = []
     for spec in specs:
-        if remaining is not None and remaining() <= 0:
+        if spec.method in COSTLY and remaining is not None and remaining() <= 0:
             not_drawn.append(NotDrawn(spec.id, spec.title, "the time budget ran out before this figure"))
             continue
         method: Callable = getattr(accessor, spec.method)
