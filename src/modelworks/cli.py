@@ -206,8 +206,16 @@ def print_cleaning(exp) -> None:
     )
     if c.missing_target_rows:
         out.print(f"dropped {c.missing_target_rows:,} row(s) with a missing target")
-    if c.duplicate_rows:
-        out.print(f"dropped {c.duplicate_rows:,} exact duplicate row(s)")
+    if c.duplicate_rows and c.duplicates_dropped:
+        out.print(f"dropped {c.duplicate_rows:,} exact duplicate row(s) (--drop-duplicates)")
+    elif c.duplicate_rows:
+        out.print(
+            f"kept {c.duplicate_rows:,} repeated row(s), grouped: no repeat sits on both sides of the test "
+            "split or of a fold (--drop-duplicates drops them)"
+        )
+    if c.rare_classes:
+        shown = ", ".join(repr(r) for r in c.rare_classes[:5]) + (" …" if len(c.rare_classes) > 5 else "")
+        out.print(f"class(es) {shown} have a single row: trained on, not in the test set")
     for d in c.dropped_columns:
         out.print(f"dropped column {d['name']!r}: {d['reason']}")
     for p in c.parsed_columns:
@@ -234,6 +242,7 @@ def run_workflow(
     threshold: bool = True,
     unseen_categories: str = "reject",
     report: bool = True,
+    drop_duplicates: bool = False,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     started = time.perf_counter()
@@ -271,6 +280,7 @@ def run_workflow(
         costs=parse_costs(costs) if costs else None,
         threshold=threshold,
         unseen_categories=unseen_categories,
+        drop_duplicates=drop_duplicates,
         progress=True,
         console=err,
         models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
@@ -327,6 +337,12 @@ def run(
     report: Annotated[
         bool, typer.Option(help="Write report.html (figures, learning curve); --no-report is faster.")
     ] = True,
+    drop_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--drop-duplicates", help="Drop exact repeated rows (kept by default, grouped across splits)."
+        ),
+    ] = False,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -349,6 +365,7 @@ def run(
         threshold=threshold,
         unseen_categories=unseen_categories,
         report=report,
+        drop_duplicates=drop_duplicates,
     )
 
 

@@ -22,11 +22,6 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import (
     FixedThresholdClassifier,
-    KFold,
-    RepeatedKFold,
-    RepeatedStratifiedKFold,
-    StratifiedKFold,
-    train_test_split,
 )
 from sklearn.pipeline import Pipeline
 
@@ -55,6 +50,7 @@ from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitt
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
 from modelworks.search.learning import CURVE_FITS, CURVE_FOLDS, LearningCurve, learning_curve
 from modelworks.search.settings import check_folds, check_options
+from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 
 if TYPE_CHECKING:
     from modelworks.plots.accessors import ExperimentPlots
@@ -67,6 +63,10 @@ class Cleaning:
     rows_in: int = 0
     missing_target_rows: int = 0
     duplicate_rows: int = 0
+    #: Whether the repeated rows were dropped (``drop_duplicates=True``) or kept, grouped.
+    duplicates_dropped: bool = False
+    #: Classes with a single row (or one group of identical rows): trained on, never in the test set.
+    rare_classes: list[str] = field(default_factory=list)
     dropped_columns: list[dict] = field(default_factory=list)
     parsed_columns: list[dict] = field(default_factory=list)
 
@@ -122,6 +122,9 @@ class Experiment:
         Also consider a weighted ensemble of the best models (see :mod:`modelworks.search.ensemble`).
     unseen_categories : {"reject", "allow"}
         Schema policy of the prediction server for categories never seen in training.
+    drop_duplicates : bool
+        Drop exact repeated rows. By default they are kept (they are usually real observations) and
+        grouped, so that no repeat sits on both sides of the test split or of a fold.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -153,6 +156,7 @@ class Experiment:
         costs: tuple[float, float] | None = None,
         alpha: float = 0.05,
         unseen_categories: str = "reject",
+        drop_duplicates: bool = False,
         progress: bool = False,
         console: Console | None = None,
     ):
@@ -178,6 +182,7 @@ class Experiment:
         self.costs = costs
         self.alpha = alpha
         self.unseen_categories = unseen_categories
+        self.drop_duplicates = drop_duplicates
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -204,24 +209,26 @@ class Experiment:
         keep = y.notna()
         self.cleaning.missing_target_rows = int((~keep).sum())
         df = df.loc[keep]
-        duplicated = df.duplicated()
-        self.cleaning.duplicate_rows = int(duplicated.sum())
-        df = df.loc[~duplicated].reset_index(drop=True)
+        df = df.reset_index(drop=True)
+        groups = row_groups(df)
+        self.cleaning.duplicates_dropped = self.drop_duplicates
+        if groups is not None:
+            repeated = pd.Series(groups).duplicated().to_numpy()
+            self.cleaning.duplicate_rows = int(repeated.sum())
+            if self.drop_duplicates:
+                df, groups = df.loc[~repeated].reset_index(drop=True), None
         X, y = df.drop(columns=[self.target]), df[self.target]
         check_features(X)
         classification = self.task != "regression"
         if classification:
             check_classes(y, self.test_size, self.cv)
+            self.cleaning.rare_classes = [str(c) for c in rare_labels(y, groups)]
+        train, test = holdout(y, groups, self.test_size, self.seed, classification)
         self.X_train, self.X_test, self.y_train, self.y_test = (
-            part.reset_index(drop=True)
-            for part in train_test_split(
-                X,
-                y,
-                test_size=self.test_size,
-                random_state=self.seed,
-                stratify=y if classification else None,
-            )
+            part.iloc[rows].reset_index(drop=True)
+            for part, rows in ((X, train), (X, test), (y, train), (y, test))
         )
+        self._groups = None if groups is None else groups[train]
         check_folds(
             self.cv, len(self.X_train), int(self.y_train.value_counts().max()) if classification else None
         )
@@ -251,15 +258,7 @@ class Experiment:
             )
         self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
         self.positive_label = positive_label(self.classes) if self.classes and self.task == "binary" else None
-        if self.cv_repeats > 1:
-            splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
-                n_splits=self.cv, n_repeats=self.cv_repeats, random_state=self.seed
-            )
-        else:
-            splitter = (StratifiedKFold if classification else KFold)(
-                n_splits=self.cv, shuffle=True, random_state=self.seed
-            )
-        self.folds = list(splitter.split(self.X_train, self.y_train if classification else None))
+        self.folds = cv_folds(self.y_train, self._groups, self.cv, self.cv_repeats, self.seed, classification)
         self._report_reserve = report_seconds(len(self.X_test), len(self.columns))
         # measured here, with the installed libraries, rather than assumed
         cost = seconds_per_cell(len(self.classes) if self.classes else None, self.metrics)

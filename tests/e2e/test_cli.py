@@ -244,12 +244,6 @@ def _infinite_values(tmp, df):
     return run_args(_churn(tmp, bad), "will_churn", tmp / "outs" / "b"), ["'income'", "infinite"]
 
 
-def _class_with_one_member(tmp, df):
-    bad = df.copy()
-    bad.loc[0, "will_churn"] = "maybe"
-    return run_args(_churn(tmp, bad), "will_churn", tmp / "outs" / "b"), ["'maybe'"]
-
-
 def _too_many_classes(tmp, df):
     small = pd.DataFrame({"x": np.arange(12.0), "z": np.arange(12.0)[::-1] * 2.5, "y": list("aabbccddeeff")})
     return run_args(_churn(tmp, small), "y", tmp / "outs" / "b"), ["6 classes", "12 rows"]
@@ -304,7 +298,6 @@ RUN_CASES = {
     "target single class": _target_single_class,
     "feature entirely missing": _feature_all_missing,
     "infinite values": _infinite_values,
-    "class with one member": _class_with_one_member,
     "too many classes for the rows": _too_many_classes,
     "unknown model": _unknown_model,
     "bad test size": _bad_test_size,

@@ -86,7 +86,8 @@ def test_duplicates_missing_targets_identifiers_and_constants(churn_df):
     assert c.rows_in == 410
     assert c.missing_target_rows == 1
     assert c.duplicate_rows == 10
-    assert len(exp.X_train) + len(exp.X_test) == 399
+    assert len(exp.X_train) + len(exp.X_test) == 409  # repeats kept, grouped (test_splits.py)
+    assert not exp.cleaning.duplicates_dropped
     dropped = {d["name"]: d["reason"] for d in c.dropped_columns}
     assert set(dropped) == {"customer_id", "source"}
     assert "identifier" in dropped["customer_id"]

@@ -27,15 +27,17 @@ def check_features(X: pd.DataFrame) -> None:
 
 
 def check_classes(y: pd.Series, test_size: float, cv: int) -> None:
-    """Refuse class counts that make stratified splitting or cross-validation impossible."""
+    """Refuse class counts that make stratified splitting or cross-validation impossible.
+
+    Classes with a single row are accepted (they are trained on, never tested); the others must be at
+    least two and leave room for a test set holding each of them.
+    """
     counts = y.value_counts()
-    n_classes = len(counts)
-    singles = [str(k) for k, v in counts.items() if v < 2]
-    if singles:
-        shown = ", ".join(repr(s) for s in singles[:5]) + (" …" if len(singles) > 5 else "")
+    n_classes = int((counts >= 2).sum())
+    if n_classes < 2:
         raise TargetError(
-            f"class(es) {shown} of target {y.name!r} have a single row, so a stratified split is "
-            "impossible; remove those rows or merge them into another class"
+            f"target {y.name!r} has fewer than two classes with more than one row "
+            f"({len(counts)} classes in {len(y)} rows); is it a numeric target? use --task regression"
         )
     n_test = int(np.ceil(len(y) * test_size))
     n_train = len(y) - n_test

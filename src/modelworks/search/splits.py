@@ -1,0 +1,96 @@
+"""The held-out test set and the cross-validation folds, with repeated rows kept together.
+
+Repeated rows are usually real observations (many customers share a profile), so they are kept; but a
+row whose exact copy sits on the other side of a split would be scored on what the model memorised.
+Identical rows therefore form a group that stays on one side of the test split and of every fold
+(scikit-learn's ``StratifiedGroupKFold`` and ``GroupKFold``). A class with a single row (or a single
+group of identical rows) cannot be stratified: it is kept for training and never drawn for testing.
+Without repeats or rare classes the splits are exactly scikit-learn's stratified ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def row_groups(df: pd.DataFrame) -> np.ndarray | None:
+    """Group id of each row, identical rows sharing one; ``None`` when no row repeats."""
+    try:
+        hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    except TypeError:  # unhashable cells
+        hashes = pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy()
+    _, groups = np.unique(hashes, return_inverse=True)
+    return None if groups.max(initial=-1) + 1 == len(df) else groups.ravel()
+
+
+def rare_labels(y: pd.Series, groups: np.ndarray | None) -> list:
+    """Classes present in a single row or a single group of identical rows (training only)."""
+    labels = y.to_numpy()
+    if groups is not None:
+        _, first = np.unique(groups, return_index=True)
+        labels = labels[first]
+    counts = pd.Series(labels).value_counts()
+    return counts.index[counts < 2].tolist()
+
+
+def holdout(
+    y: pd.Series, groups: np.ndarray | None, test_size: float, seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training part and of the test set.
+
+    Whole groups go to one side; stratified by class (classification) except for the rare classes of
+    :func:`rare_labels`, which are trained on only.
+    """
+    n = len(y)
+    if groups is None:
+        members, first = np.arange(n), np.arange(n)
+    else:
+        members, first = np.unique(groups, return_index=True)
+    labels = y.to_numpy()[first]
+    rare = np.isin(labels, rare_labels(y, groups)) if stratify else np.zeros(len(first), dtype=bool)
+    pool = np.flatnonzero(~rare)
+    train, test = train_test_split(
+        pool, test_size=test_size, random_state=seed, stratify=labels[pool] if stratify else None
+    )
+    train = np.concatenate([train, np.flatnonzero(rare)])
+    if groups is None:
+        return train, test
+    return (
+        np.flatnonzero(np.isin(groups, members[train])),
+        np.flatnonzero(np.isin(groups, members[test])),
+    )
+
+
+def cv_folds(
+    y: pd.Series, groups: np.ndarray | None, cv: int, repeats: int, seed: int, stratify: bool
+) -> Folds:
+    """The cross-validation folds (``repeats`` times ``cv``), groups kept whole."""
+    X = np.zeros((len(y), 1))
+    target = y if stratify else None
+    if groups is None:
+        if repeats > 1:
+            splitter = (RepeatedStratifiedKFold if stratify else RepeatedKFold)(
+                n_splits=cv, n_repeats=repeats, random_state=seed
+            )
+        else:
+            splitter = (StratifiedKFold if stratify else KFold)(n_splits=cv, shuffle=True, random_state=seed)
+        return list(splitter.split(X, target))
+    folds: Folds = []
+    for r in range(repeats):
+        grouped = (StratifiedGroupKFold if stratify else GroupKFold)(
+            n_splits=cv, shuffle=True, random_state=seed + r
+        )
+        folds += list(grouped.split(X, target, groups))
+    return folds
