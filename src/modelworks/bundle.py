@@ -8,14 +8,32 @@
     schema.json     input columns, target, task, labels
     metrics.json    test metrics, CV leaderboard and per-fold scores, cleaning, seed, data hash
     profile.json    the data profile (when given)
-    manifest.json   sha256 of every other file, library versions, the types the model needs, and
-                    the default runtime with the reason for it
+    manifest.json   our format marker, sha256 of every other file, library versions, the types the
+                    model needs, the default runtime with the reason for it, and its own sha256
+    manifest.sig    only in a signed bundle: HMAC-SHA256 of the manifest under a secret key
 
-The bundle is written to a temporary directory beside the destination and renamed into place, so a
-failure never leaves a half-written bundle. Loading verifies every hash, then loads the model with
-skops, trusting only the types recorded in the manifest and only if each of them belongs to a library
-modelworks itself uses. The skops model is always loaded (it holds the cleaning step and the metadata);
-``model.onnx``, when present and asked for, is run by ONNX Runtime.
+Threat model
+------------
+- **The hashes catch corruption, not forgery.** ``manifest.json`` holds the sha256 of every file and
+  of its own other fields (``manifest_sha256``), so a truncated copy, a flipped bit or an edit to any
+  file or manifest field (versions and creation time included) is refused. Anyone can recompute them,
+  so they prove nothing about who wrote the bundle.
+- **Only the signature proves origin.** Saved with a key, the bundle holds ``manifest.sig``: an
+  HMAC-SHA256 of the canonical manifest, which lists every file's hash. ``load_bundle(path, key=...)``
+  refuses an unsigned bundle or one whose signature does not match; without the key nobody can sign.
+- **The trusted-type list keeps a hostile file from running code.** A bundle from anywhere may be
+  crafted: its manifest rewritten to match. skops builds only the types the caller trusts, and ours
+  are exact names (:data:`TRUSTED_TYPES`) of the classes registry pipelines hold, each tied to the
+  skops loader that saves it; loaders that call what the file names are refused, trees are checked
+  node by node, and a file that is not an uncompressed skops zip (a pickle) is refused unread. The
+  manifest's ``trusted_types`` can only narrow that list. What remains trusted is the native model
+  parsers of LightGBM, XGBoost and CatBoost (they read bytes from the file): for bundles from
+  untrusted sources, require a signature.
+
+Saving writes a new directory beside the destination and swaps it into place atomically (see
+:mod:`modelworks._bundle_write`): an interrupted save leaves the old bundle or the new one, a second
+save to the same destination at the same time is refused, and an existing destination is replaced only
+when it is verifiably a modelworks bundle, unchanged; anything else is refused, never deleted.
 """
 
 from __future__ import annotations
@@ -32,6 +50,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelworks import _bundle_write as _write
+from modelworks._bundle_sign import (
+    FORMAT,
+    FORMAT_VERSION,
+    SIGNATURE_FILE,
+    as_key,
+    check_signature,
+    classify,
+    key_from_env,
+    seal,
+    signature,
+)
+from modelworks._bundle_trust import TRUSTED_TYPES, Refusal, audit_model_file, check_trees, shown_list
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
 
@@ -43,23 +74,8 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.skops"
 ONNX_FILE = "model.onnx"
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
-#: Modules whose types a bundle may contain. A type outside these is refused at load time.
-TRUSTED_PREFIXES = (
-    "sklearn.",
-    "numpy.",
-    "scipy.",
-    "modelworks.",
-    "lightgbm.",
-    "xgboost.",
-    "catboost.",
-    "builtins.",
-    "collections.",
-    "pandas.",
-)
-#: Exact names trusted beyond the prefixes. HistGradientBoosting with native categories holds a
-#: ``partial(sklearn.utils.validation.check_array)``; skops checks the wrapped function's type separately.
-TRUSTED_NAMES = frozenset({"functools.partial"})
+#: Names the bundle itself writes; ``extra_files`` may not use them.
+RESERVED = frozenset({MODEL_FILE, ONNX_FILE, MANIFEST, SIGNATURE_FILE, "schema.json", "metrics.json"})
 _VERSIONED = (
     "modelworks",
     "scikit-learn",
@@ -75,14 +91,27 @@ _VERSIONED = (
     "skl2onnx",
     "onnxmltools",
 )
+_AGAIN = "save the bundle again with modelworks"
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MODEL_FILE",
+    "ONNX_FILE",
+    "RUNTIMES",
+    "SIGNATURE_FILE",
+    "TRUSTED_TYPES",
+    "Bundle",
+    "load_bundle",
+    "load_model",
+    "save_bundle",
+    "sign_bundle",
+    "sign_key_env",
+    "verify",
+    "verify_key_env",
+    "versions",
+]
 
 
 def versions() -> dict[str, str | None]:
@@ -96,12 +125,65 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
+def sign_key_env(name: str) -> bytes:
+    """The signing key held by environment variable ``name`` (for ``--sign-key-env``).
+
+    Parameters
+    ----------
+    name : str
+        Name of the environment variable (the key itself never travels on a command line).
+
+    Returns
+    -------
+    bytes
+        The key, UTF-8 encoded, surrounding whitespace removed.
+
+    Raises
+    ------
+    ConfigError
+        When the variable is unset or empty, or the key is shorter than 16 bytes.
+    """
+    return key_from_env(name, "--sign-key-env")
 
 
-def _untrusted(types: list[str]) -> list[str]:
-    return [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES]
+def verify_key_env(name: str) -> bytes:
+    """The key that loading checks signatures with, held by environment variable ``name`` (for
+    ``--verify-key-env``); see :func:`sign_key_env`."""
+    return key_from_env(name, "--verify-key-env")
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, default=str, allow_nan=False) + "\n").encode()
+
+
+def _destination(path: str | os.PathLike) -> Path:
+    """The absolute destination, its parent folder created, or a clean error."""
+    dest = Path(path).expanduser().resolve()
+    if not dest.name or dest.parent == dest:
+        raise BundleError(f"cannot save a bundle as {dest}; choose another --out")
+    ancestor = dest.parent
+    while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise BundleError(
+            f"cannot save a bundle in {dest.parent}: {ancestor} is a file; choose another --out"
+        )
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BundleError(
+            f"cannot create {dest.parent} ({exc.strerror or exc}); choose another --out"
+        ) from None
+    return dest
+
+
+def _check_extra_names(extra_files: dict[str, str] | None) -> None:
+    for name in extra_files or {}:
+        if not _write.plain_name(name) or name in RESERVED:
+            raise BundleError(
+                f"extra file name {name!r} is not allowed in a bundle (it must be a plain, non-hidden "
+                f"file name other than {', '.join(sorted(RESERVED))}); rename it"
+            )
 
 
 def save_bundle(
@@ -111,14 +193,16 @@ def save_bundle(
     metrics: dict,
     extra_files: dict[str, str] | None = None,
     onnx_sample: pd.DataFrame | None = None,
+    *,
+    key: bytes | str | None = None,
 ) -> Path:
     """Write a bundle directory atomically.
 
     Parameters
     ----------
     path : path-like
-        Destination directory. An existing bundle there is replaced; any other existing, non-empty
-        directory is refused.
+        Destination directory. An existing modelworks bundle there (unchanged since it was saved, with
+        nothing added) or an empty directory is replaced; anything else is refused, never deleted.
     model : Pipeline
         The fitted pipeline.
     schema, metrics : dict
@@ -131,15 +215,41 @@ def save_bundle(
         match (see :func:`modelworks.export.onnx.export_onnx`). The outcome and its reason are
         recorded under ``runtime`` in the manifest; a pipeline that does not convert is saved
         without ``model.onnx``, never refused.
+    key : bytes or str, optional
+        Secret of at least 16 bytes: the bundle is signed (``manifest.sig``, see the module's threat
+        model). :func:`sign_key_env` reads one from the environment.
 
     Returns
     -------
     Path
         The bundle directory.
+
+    Raises
+    ------
+    BundleError
+        When the destination is not replaceable, another save to it is in progress, its folder cannot
+        be written, or the model holds a type modelworks would refuse to load.
+    ConfigError
+        When ``key`` is shorter than 16 bytes.
     """
-    dest = Path(path).resolve()
-    if dest.exists() and not (dest / MANIFEST).exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise BundleError(f"{dest} exists and is not a modelworks bundle; choose another --out")
+    raw_key = None if key is None else as_key(key)
+    _check_extra_names(extra_files)
+    dest = _destination(path)
+    with _write.destination_lock(dest):
+        try:
+            _write.clean_leftovers(dest.parent, dest.name)
+            _write.existing_bundle(dest)  # refuse early, before the slow steps
+            return _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, raw_key)
+        except OSError as exc:
+            raise BundleError(
+                f"cannot write the bundle in {dest.parent} ({exc.strerror or exc}); free space or "
+                "choose another --out"
+            ) from None
+
+
+def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) -> Path:
+    import skops.io as sio  # imported here: it pulls in torch, slow to import
+
     runtime: dict[str, Any] = {
         "default": "sklearn",
         "reason": "saved without an ONNX export",
@@ -152,48 +262,88 @@ def save_bundle(
 
         exported = export_onnx(model, onnx_sample, schema["target"]["task"])
         runtime, onnx_bytes = exported.to_manifest(), exported.model_bytes
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is an ordinary directory
+    model_bytes = sio.dumps(model)
     try:
-        import skops.io as sio  # imported here: it pulls in torch, slow to import
-
-        sio.dump(model, tmp / MODEL_FILE)
-        needed = sorted(sio.get_untrusted_types(file=tmp / MODEL_FILE))
-        refused = _untrusted(needed)
-        if refused:
-            raise BundleError(
-                f"the model holds types modelworks does not trust ({refused}); remove that component"
-            )
-        if onnx_bytes is not None:
-            (tmp / ONNX_FILE).write_bytes(onnx_bytes)
-        _write_json(tmp / "schema.json", schema)
-        _write_json(tmp / "metrics.json", json_safe(metrics))
-        for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text)
-        files = sorted(p.name for p in tmp.iterdir())
-        manifest = {
+        needed = audit_model_file(model_bytes)
+    except Refusal as refusal:
+        raise BundleError(
+            f"the model cannot be saved: its skops file {refusal}; remove that component"
+        ) from None
+    contents: dict[str, bytes] = {MODEL_FILE: model_bytes}
+    if onnx_bytes is not None:
+        contents[ONNX_FILE] = onnx_bytes
+    contents["schema.json"] = _json_bytes(schema)
+    contents["metrics.json"] = _json_bytes(json_safe(metrics))
+    for name, text in (extra_files or {}).items():
+        contents[name] = text.encode()
+    manifest = seal(
+        {
+            "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": {name: _sha256(tmp / name) for name in files},
+            "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(contents.items())},
             "trusted_types": needed,
             "versions": versions(),
             "runtime": json_safe(runtime),
         }
-        _write_json(tmp / MANIFEST, manifest)
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(dest)
+    )
+    contents[MANIFEST] = _json_bytes(manifest)
+    if key is not None:
+        contents[SIGNATURE_FILE] = _json_bytes(signature(manifest, key))
+
+    new = Path(tempfile.mkdtemp(prefix=_write.temp_prefix(dest.name, "new"), dir=dest.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        new.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is an ordinary directory
+        for name, data in contents.items():
+            _write.write_file(new / name, data)
+        _write.sync_dir(new)
+        old_files = _write.existing_bundle(dest)  # again, just before the swap
+        replaced = _write.put_in_place(new, dest, replace=old_files is not None)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(new, ignore_errors=True)
         raise
+    if replaced is not None:
+        _write.remove_replaced(replaced, old_files or [])
+    _write.sync_dir(dest.parent)
     return dest
+
+
+def sign_bundle(path: str | os.PathLike, key: bytes | str) -> Path:
+    """Sign an existing bundle in place (writes ``manifest.sig``), after verifying it.
+
+    For a bundle saved without a key (``Experiment.save``); :func:`save_bundle` signs as it saves.
+
+    Parameters
+    ----------
+    path : path-like
+        The bundle directory.
+    key : bytes or str
+        Secret of at least 16 bytes.
+
+    Returns
+    -------
+    Path
+        The bundle directory.
+    """
+    raw_key = as_key(key)
+    root = Path(path).expanduser().resolve()
+    with _write.destination_lock(root):
+        manifest = verify(root)
+        if "format" not in manifest:
+            raise BundleError(
+                f"bundle {root} was saved by an older modelworks whose manifest cannot be signed; {_AGAIN}"
+            )
+        tmp = root.parent / f"{_write.temp_prefix(root.name, 'sig')}{os.urandom(4).hex()}"
+        try:
+            _write.write_file(tmp, _json_bytes(signature(manifest, raw_key)))
+            os.replace(tmp, root / SIGNATURE_FILE)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _write.sync_dir(root)
+    return root
 
 
 @dataclass
@@ -212,6 +362,8 @@ class Bundle:
         The runtime :func:`modelworks.predict.predict_frame` uses.
     onnx : OnnxPredictor or None
         The ONNX Runtime session over ``model.onnx`` when ``runtime == "onnx"``.
+    signed : bool
+        Whether the bundle's signature was checked against a key when it was loaded.
     """
 
     path: Path
@@ -221,6 +373,7 @@ class Bundle:
     manifest: dict
     runtime: str = "sklearn"
     onnx: OnnxPredictor | None = None
+    signed: bool = False
 
     @property
     def task(self) -> str:
@@ -231,17 +384,49 @@ class Bundle:
         return self.schema["target"]["labels"]
 
 
-def _read_json(path: Path) -> dict:
+def _read_manifest(root: Path) -> dict:
+    path = root / MANIFEST
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise BundleError(f"{MANIFEST} in bundle {root} is unreadable ({detail}); {_AGAIN}") from None
+    kind = classify(manifest)
+    if kind == "foreign":
         raise BundleError(
-            f"{path.name} in bundle {path.parent} is unreadable ({exc}); save the bundle again"
-        ) from None
+            f"{root} holds a {MANIFEST} that modelworks did not write, so it is not a modelworks "
+            "bundle; give the directory written by 'modelworks run'"
+        )
+    if kind == "newer":
+        raise BundleError(
+            f"bundle {root} was saved by a newer modelworks (format version "
+            f"{manifest.get('format_version')!r}); upgrade modelworks to load it"
+        )
+    if kind == "modified":
+        raise BundleError(
+            f"{MANIFEST} in bundle {root} was modified after saving (its manifest_sha256 does not "
+            f"match its content); refusing to load it; {_AGAIN}"
+        )
+    return manifest
 
 
-def verify(path: str | os.PathLike) -> dict:
-    """Check every file of a bundle against its manifest; return the manifest."""
+def verify(path: str | os.PathLike, key: bytes | str | None = None) -> dict:
+    """Check a bundle's manifest and every file against it; return the manifest.
+
+    Parameters
+    ----------
+    path : path-like
+        The bundle directory.
+    key : bytes or str, optional
+        When given, the bundle must be signed with it (``manifest.sig``).
+
+    Raises
+    ------
+    BundleError
+        When the directory is not a bundle, its manifest or a file is missing or modified, it holds a
+        file its manifest does not list, or (with ``key``) it is unsigned or signed with another key.
+    """
+    raw_key = None if key is None else as_key(key)
     root = Path(path)
     if not root.is_dir():
         raise BundleError(f"bundle {root} not found; give the directory written by 'modelworks run --out'")
@@ -250,24 +435,33 @@ def verify(path: str | os.PathLike) -> dict:
             f"{root} has no {MANIFEST}, so it is not a modelworks bundle; "
             "give the directory written by 'modelworks run'"
         )
-    manifest = _read_json(root / MANIFEST)
-    files = manifest.get("files", {})
+    manifest = _read_manifest(root)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+        _write.plain_name(n) and isinstance(d, str) for n, d in files.items()
+    ):
+        raise BundleError(f"manifest of {root} lists invalid file names or hashes; {_AGAIN}")
     for name in (MODEL_FILE, "schema.json", "metrics.json"):
         if name not in files:
-            raise BundleError(f"manifest of {root} does not list {name}; save the bundle again")
+            raise BundleError(f"manifest of {root} does not list {name}; {_AGAIN}")
+    if raw_key is not None:
+        check_signature(root, manifest, raw_key)
     for name, digest in files.items():
         file = root / name
+        if file.is_symlink():
+            raise BundleError(f"{name} in bundle {root} is a link; refusing to load it; {_AGAIN}")
         if not file.is_file():
-            raise BundleError(f"bundle {root} lacks {name}; save the bundle again")
-        if _sha256(file) != digest:
+            raise BundleError(f"bundle {root} lacks {name}; {_AGAIN}")
+        if _write.sha256_file(file) != digest:
             raise BundleError(
-                f"{name} in bundle {root} was modified after saving (sha256 "
-                "mismatch); refusing to load it; save the bundle again"
+                f"{name} in bundle {root} was modified after saving (sha256 mismatch); refusing to "
+                f"load it; {_AGAIN}"
             )
-    extra = sorted(p.name for p in root.iterdir() if p.name not in files and p.name != MANIFEST)
+    known = {*files, MANIFEST, SIGNATURE_FILE}
+    extra = sorted(p.name for p in root.iterdir() if p.name not in known)
     if extra:
         raise BundleError(
-            f"bundle {root} holds files not in its manifest ({', '.join(extra)}); "
+            f"bundle {root} holds files not in its manifest ({shown_list(extra)}); "
             "remove them or save the bundle again"
         )
     return manifest
@@ -276,7 +470,65 @@ def verify(path: str | os.PathLike) -> dict:
 RUNTIMES = ("auto", "onnx", "sklearn")
 
 
-def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
+def _read_verified(root: Path, manifest: dict, name: str) -> bytes:
+    """The bytes of a bundle file, checked against the manifest as read (not as verified earlier)."""
+    data = (root / name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != manifest["files"][name]:
+        raise BundleError(
+            f"{name} in bundle {root} was modified after saving (sha256 mismatch); refusing to load it; "
+            f"{_AGAIN}"
+        )
+    return data
+
+
+def _json_file(root: Path, manifest: dict, name: str) -> dict:
+    try:
+        return json.loads(_read_verified(root, manifest, name))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{name} in bundle {root} is unreadable ({type(exc).__name__}); {_AGAIN}") from None
+
+
+def _load_model_file(root: Path, manifest: dict) -> Any:
+    """Audit ``model.skops`` (see :mod:`modelworks._bundle_trust`), then build it with skops."""
+    data = _read_verified(root, manifest, MODEL_FILE)
+    listed = manifest.get("trusted_types", [])
+    if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+        raise BundleError(f"manifest of {root} has an invalid trusted_types list; {_AGAIN}")
+    where = f"{MODEL_FILE} in {root}"
+    try:
+        needed = audit_model_file(data)
+    except Refusal as refusal:
+        raise BundleError(f"{where} {refusal}; refusing to load it; {_AGAIN}") from None
+    refused = sorted(set(listed) - set(TRUSTED_TYPES))
+    if refused:
+        raise BundleError(
+            f"bundle {root} asks to trust {shown_list(refused)}, which modelworks does not allow; "
+            f"refusing to load it; {_AGAIN}"
+        )
+    unexpected = sorted(set(needed) - set(listed))
+    if unexpected:
+        raise BundleError(
+            f"{where} needs types its manifest does not list ({shown_list(unexpected)}); "
+            f"refusing to load it; {_AGAIN}"
+        )
+    import skops.io as sio  # imported here: it pulls in torch, slow to import
+
+    try:
+        model = sio.loads(data, trusted=needed)
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise BundleError(
+            f"{where} could not be loaded ({type(exc).__name__}: {ascii(text)[1:-1]}); check the "
+            "library versions in manifest.json"
+        ) from None
+    try:
+        check_trees(model)
+    except Refusal as refusal:
+        raise BundleError(f"{where} {refusal}; refusing to load it; {_AGAIN}") from None
+    return model
+
+
+def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | str | None = None) -> Bundle:
     """Verify and load a bundle.
 
     Parameters
@@ -287,18 +539,23 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
         Which runtime predicts: ONNX Runtime when the bundle holds ``model.onnx`` ("auto"), always
         ONNX (an error if the bundle has none), or always scikit-learn. The session runs on one
         thread (intra- and inter-operator).
+    key : bytes or str, optional
+        When given, the bundle must carry a signature made with this key (see the module's threat
+        model); :func:`verify_key_env` reads one from the environment.
 
     Raises
     ------
     BundleError
-        When the directory is not a bundle, a file is missing or modified, the model needs a type
-        that is not trusted, or ONNX is asked for and the bundle has no usable ``model.onnx``.
+        When the directory is not a bundle, a file or the manifest is missing or modified, the model
+        file is not a skops file or needs a type (or loader) that is not trusted, a tree in it is
+        malformed, the signature is missing or wrong (with ``key``), or ONNX is asked for and the
+        bundle has no usable ``model.onnx``.
     """
     if runtime not in RUNTIMES:
         raise BundleError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
     root = Path(path)
-    manifest = verify(root)
-    has_onnx = ONNX_FILE in manifest.get("files", {})
+    manifest = verify(root, key=key)
+    has_onnx = ONNX_FILE in manifest["files"]
     if runtime == "onnx" and not has_onnx:
         why = (manifest.get("runtime") or {}).get("reason")
         raise BundleError(
@@ -306,39 +563,19 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto") -> Bundle:
             + (f" ({why})" if why else "")
             + "; use --runtime sklearn or auto"
         )
-    trusted = list(manifest.get("trusted_types", []))
-    refused = _untrusted(trusted)
-    if refused:
-        raise BundleError(
-            f"bundle {root} asks to trust {refused}, which modelworks does not allow; refusing to load it"
-        )
-    import skops.io as sio  # imported here: it pulls in torch, slow to import
-
-    needed = sio.get_untrusted_types(file=root / MODEL_FILE)
-    unexpected = sorted(set(needed) - set(trusted))
-    if unexpected:
-        raise BundleError(
-            f"model.skops in {root} needs types its manifest does not list "
-            f"({unexpected}); refusing to load it"
-        )
-    try:
-        model = sio.load(root / MODEL_FILE, trusted=trusted)
-    except Exception as exc:
-        raise BundleError(
-            f"model.skops in {root} could not be loaded ({type(exc).__name__}: "
-            f"{exc}); check the library versions in manifest.json"
-        ) from None
+    model = _load_model_file(root, manifest)
     onnx = None
     if has_onnx and runtime != "sklearn":
         onnx = _load_onnx(root, manifest, required=runtime == "onnx")
     return Bundle(
         root,
         model,
-        _read_json(root / "schema.json"),
-        _read_json(root / "metrics.json"),
+        _json_file(root, manifest, "schema.json"),
+        _json_file(root, manifest, "metrics.json"),
         manifest,
         runtime="onnx" if onnx is not None else "sklearn",
         onnx=onnx,
+        signed=key is not None,
     )
 
 
@@ -347,12 +584,7 @@ def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | No
     ``None`` when ONNX Runtime cannot load it and ONNX is not ``required``."""
     from modelworks.export.runtime import OnnxPredictor
 
-    data = (root / ONNX_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != manifest["files"][ONNX_FILE]:  # changed since verify()
-        raise BundleError(
-            f"{ONNX_FILE} in bundle {root} was modified after saving (sha256 mismatch); "
-            "refusing to load it; save the bundle again"
-        )
+    data = _read_verified(root, manifest, ONNX_FILE)
     try:
         return OnnxPredictor(data)
     except Exception as exc:
@@ -364,6 +596,6 @@ def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | No
         ) from None
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike, *, key: bytes | str | None = None):
     """Load the fitted pipeline of a bundle, after verifying it (see :func:`load_bundle`)."""
-    return load_bundle(path).model
+    return load_bundle(path, key=key).model

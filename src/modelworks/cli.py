@@ -124,6 +124,27 @@ def check_writable(path: Path, *, file: bool = False) -> None:
         ) from None
 
 
+def _key(env: str | None, *, sign: bool) -> bytes | None:
+    """The signing or verifying key held in environment variable ``env`` (read before any work)."""
+    if env is None:
+        return None
+    from modelworks.bundle import sign_key_env, verify_key_env
+
+    return (sign_key_env if sign else verify_key_env)(env)
+
+
+SignKey = Annotated[
+    str | None,
+    typer.Option(help="Environment variable holding a secret: sign the bundle (HMAC-SHA256)."),
+]
+VerifyKey = Annotated[
+    str | None,
+    typer.Option(
+        help="Environment variable holding the secret: refuse an unsigned or wrongly signed bundle."
+    ),
+]
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -243,6 +264,7 @@ def run_workflow(
     unseen_categories: str = "reject",
     report: bool = True,
     drop_duplicates: bool = False,
+    sign_key_env: str | None = None,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     started = time.perf_counter()
@@ -251,6 +273,7 @@ def run_workflow(
     # before anything is read or fitted: a mistake costs a second, not the budget
     check_options(time_budget=time_budget, seed=seed, cv=cv, cv_repeats=cv_repeats, test_size=test_size)
     check_writable(out_dir)
+    key = _key(sign_key_env, sign=True)
 
     from modelworks.data.load import load
     from modelworks.data.profile import profile
@@ -293,11 +316,12 @@ def run_workflow(
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
-    path = exp.save(out_dir, profile=prof, report=report)
+    path = exp.save(out_dir, profile=prof, report=report, key=key)
     skipped = exp.learning_curve().skipped if report else None
     if skipped:
         out.print(f"Learning curve skipped: {skipped}")
-    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
+    signed = f", signed with ${sign_key_env}" if key is not None else ""
+    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s{signed})")
     if report:
         out.print(f"Report: {path / 'report.html'}")
     return path
@@ -343,6 +367,7 @@ def run(
             "--drop-duplicates", help="Drop exact repeated rows (kept by default, grouped across splits)."
         ),
     ] = False,
+    sign_key_env: SignKey = None,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
@@ -366,6 +391,7 @@ def run(
         unseen_categories=unseen_categories,
         report=report,
         drop_duplicates=drop_duplicates,
+        sign_key_env=sign_key_env,
     )
 
 
@@ -375,6 +401,7 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path("modelworks-out/demo"),
     time_budget: Budget = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the data and of the models.")] = 0,
+    sign_key_env: SignKey = None,
 ) -> None:
     """Run the whole workflow on a generated churn table (about 5,000 customers)."""
     from modelworks.data.demo import make_churn
@@ -384,7 +411,9 @@ def demo(
         csv = Path(tmp) / "churn.csv"
         make_churn(seed=seed).to_csv(csv, index=False)
         out.print(f"Demo: generated churn table with {sum(1 for _ in csv.open()) - 1:,} customers")
-        run_workflow(str(csv), "will_churn", out_dir, time_budget=time_budget, seed=seed)
+        run_workflow(
+            str(csv), "will_churn", out_dir, time_budget=time_budget, seed=seed, sign_key_env=sign_key_env
+        )
 
 
 @app.command("profile")
@@ -468,6 +497,7 @@ def predict(
     chunk_rows: Annotated[
         int, typer.Option(help="Rows read and predicted at a time (CSV/TSV files stream from disk).")
     ] = 50_000,
+    verify_key_env: VerifyKey = None,
 ) -> None:
     """Predict DATA with a saved BUNDLE (verified against its manifest), a chunk of rows at a time."""
     from rich.progress import (
@@ -488,7 +518,7 @@ def predict(
         raise ConfigError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
     if out_file is not None:
         check_writable(out_file, file=True)
-    loaded = load_bundle(bundle, runtime=runtime)
+    loaded = load_bundle(bundle, runtime=runtime, key=_key(verify_key_env, sign=False))
     chunks = iter_chunks(data, chunk_rows)
     amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
     tmp: str | None = None
@@ -545,12 +575,13 @@ def report(
     open_: Annotated[
         bool, typer.Option("--open", help="Open it in a web browser, where one exists.")
     ] = False,
+    verify_key_env: VerifyKey = None,
 ) -> None:
     """Print the path of BUNDLE's report.html (verified against the manifest)."""
     from modelworks.bundle import verify
     from modelworks.errors import BundleError
 
-    manifest = verify(bundle)
+    manifest = verify(bundle, key=_key(verify_key_env, sign=False))
     if "report.html" not in manifest.get("files", {}):
         raise BundleError(f"bundle {bundle} has no report.html (run with --no-report); run it again")
     path = (bundle / "report.html").resolve()

@@ -612,6 +612,7 @@ class Experiment:
         *,
         profile: Profile | None = None,
         report: bool = True,
+        key: bytes | str | None = None,
     ) -> Path:
         """Write the bundle directory (see :mod:`modelworks.bundle`) and return its path.
 
@@ -626,6 +627,9 @@ class Experiment:
         report : bool
             Write ``report.html`` (see :mod:`modelworks.report`); its learning curve is computed if
             the time budget allows.
+        key : bytes or str, optional
+            Sign the bundle with this secret (HMAC-SHA256 of the manifest), so that
+            ``load_model(path, key=...)`` can prove where it came from.
         """
         from modelworks.bundle import save_bundle
 
@@ -639,7 +643,9 @@ class Experiment:
             from modelworks.report import render_report
 
             files["report.html"] = render_report(self, bundle_path=Path(path))
-        return save_bundle(path, self.best_model, self.schema(), summary, files, onnx_sample=self.X_train)
+        return save_bundle(
+            path, self.best_model, self.schema(), summary, files, onnx_sample=self.X_train, key=key
+        )
 
 
 def data_hash(df: pd.DataFrame) -> str:

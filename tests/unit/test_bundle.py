@@ -15,8 +15,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from modelworks import load_model
-from modelworks.bundle import MANIFEST, load_bundle, save_bundle, verify
-from modelworks.errors import BundleError
+from modelworks._bundle_sign import manifest_digest, seal
+from modelworks.bundle import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    SIGNATURE_FILE,
+    TRUSTED_TYPES,
+    load_bundle,
+    save_bundle,
+    sign_bundle,
+    sign_key_env,
+    verify,
+    verify_key_env,
+)
+from modelworks.errors import BundleError, ConfigError, ModelworksError
 
 SCHEMA = {
     "columns": [{"name": "a", "kind": "numeric"}],
@@ -57,11 +70,10 @@ def test_manifest_lists_sha256_of_every_file(trained_bundle):
     assert {"model.skops", "schema.json", "metrics.json"} <= on_disk
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((trained_bundle / name).read_bytes()).hexdigest() == digest
-    assert all(
-        t.startswith(("sklearn.", "numpy.", "modelworks.", "builtins.", "scipy."))
-        for t in manifest["trusted_types"]
-    )
+    assert set(manifest["trusted_types"]) <= set(TRUSTED_TYPES)
     assert manifest["versions"]["scikit-learn"]
+    assert manifest["format"] == FORMAT and manifest["format_version"] == FORMAT_VERSION
+    assert manifest["manifest_sha256"] == manifest_digest(manifest)
 
 
 @pytest.mark.parametrize("name", ["model.skops", "schema.json", "metrics.json"])
@@ -88,7 +100,7 @@ def test_untrusted_type_in_manifest_refused(bundle_copy):
     path = bundle_copy / MANIFEST
     manifest = json.loads(path.read_text())
     manifest["trusted_types"].append("os.system")
-    path.write_text(json.dumps(manifest))
+    path.write_text(json.dumps(seal(manifest)))  # resealed, as whoever edits it on purpose would
     with pytest.raises(BundleError, match="os.system"):
         load_model(bundle_copy)
 
@@ -97,7 +109,7 @@ def test_type_missing_from_manifest_refused(bundle_copy):
     path = bundle_copy / MANIFEST
     manifest = json.loads(path.read_text())
     dropped = manifest["trusted_types"].pop()
-    path.write_text(json.dumps(manifest))
+    path.write_text(json.dumps(seal(manifest)))
     with pytest.raises(BundleError, match="does not list") as info:
         load_model(bundle_copy)
     assert dropped in str(info.value)
@@ -143,7 +155,7 @@ def test_failure_during_save_leaves_nothing(tiny_model, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("skops.io.dump", boom)
+    monkeypatch.setattr("skops.io.dumps", boom)
     parent = tmp_path / "outs"
     with pytest.raises(RuntimeError, match="disk full"):
         save_bundle(parent / "b", tiny_model, SCHEMA, {})
@@ -157,7 +169,7 @@ def test_failure_during_save_keeps_the_old_bundle(tiny_model, tmp_path, monkeypa
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("skops.io.dump", boom)
+    monkeypatch.setattr("skops.io.dumps", boom)
     with pytest.raises(RuntimeError):
         save_bundle(dest, tiny_model, SCHEMA, {"run": 2})
     verify(dest)
@@ -173,3 +185,286 @@ def test_metrics_with_non_finite_values_are_valid_json(tiny_model, tmp_path):
         {"auc": float("nan"), "n": np.int64(3), "scores": (np.float32(0.5),)},
     )
     assert json.loads((dest / "metrics.json").read_text()) == {"auc": None, "n": 3, "scores": [0.5]}
+
+
+# -- the manifest's own hash -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(created="2001-01-01T00:00:00+00:00"),
+        lambda m: m["versions"].update({"scikit-learn": "0.1"}),
+        lambda m: m["runtime"].update(reason="edited"),
+        lambda m: m["trusted_types"].pop(),
+        lambda m: m.update(extra_field=1),
+        lambda m: m.pop("versions"),
+    ],
+    ids=["created", "versions", "runtime", "trusted_types", "added field", "removed field"],
+)
+def test_any_manifest_edit_is_detected(bundle_copy, edit):
+    path = bundle_copy / MANIFEST
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(BundleError, match="manifest.json.*modified after saving"):
+        verify(bundle_copy)
+
+
+def test_reformatting_the_manifest_is_not_an_edit(bundle_copy):
+    path = bundle_copy / MANIFEST
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=None, sort_keys=False))
+    load_model(bundle_copy)
+
+
+def test_manifest_of_another_tool_or_a_newer_version(bundle_copy):
+    path = bundle_copy / MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(seal({**manifest, "format_version": FORMAT_VERSION + 1})))
+    with pytest.raises(BundleError, match="newer modelworks"):
+        verify(bundle_copy)
+    path.write_text(json.dumps({"files": manifest["files"], "tool": "other"}))
+    with pytest.raises(BundleError, match="not a modelworks bundle"):
+        verify(bundle_copy)
+
+
+def test_manifest_naming_files_outside_the_bundle_is_refused(bundle_copy, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    path = bundle_copy / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["files"]["../secret.txt"] = hashlib.sha256(b"secret").hexdigest()
+    path.write_text(json.dumps(seal(manifest)))
+    with pytest.raises(BundleError, match="invalid file names"):
+        verify(bundle_copy)
+
+
+def test_linked_file_in_a_bundle_is_refused(bundle_copy, tmp_path):
+    real = tmp_path / "elsewhere.json"
+    shutil.move(bundle_copy / "metrics.json", real)
+    (bundle_copy / "metrics.json").symlink_to(real)
+    with pytest.raises(BundleError, match="metrics.json.*is a link"):
+        load_model(bundle_copy)
+
+
+# -- signatures --------------------------------------------------------------------------------------
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def signed(tiny_model, tmp_path) -> Path:
+    return save_bundle(tmp_path / "signed", tiny_model, SCHEMA, {"run": 1}, key=KEY)
+
+
+def test_signed_bundle_loads_with_its_key(signed):
+    assert (signed / SIGNATURE_FILE).exists()
+    assert load_bundle(signed, key=KEY).signed
+    assert load_bundle(signed, key=KEY.encode()).signed
+    assert not load_bundle(signed).signed  # without a key: verified by hashes only
+    sig = json.loads((signed / SIGNATURE_FILE).read_text())
+    assert sig["algorithm"] == "hmac-sha256" and len(sig["hmac"]) == 64
+
+
+def test_unsigned_bundle_refused_when_a_key_is_given(tiny_model, tmp_path):
+    plain = save_bundle(tmp_path / "plain", tiny_model, SCHEMA, {})
+    with pytest.raises(BundleError, match="not signed"):
+        load_model(plain, key=KEY)
+
+
+def test_wrong_key_refused(signed):
+    with pytest.raises(BundleError, match="signature .* does not match"):
+        load_model(signed, key=KEY[::-1])
+
+
+def test_resealed_manifest_passes_hashes_but_not_the_signature(signed):
+    """The self-hash can be recomputed by anyone; the signature cannot."""
+    path = signed / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["versions"]["scikit-learn"] = "9.9"
+    path.write_text(json.dumps(seal(manifest)))
+    load_model(signed)
+    with pytest.raises(BundleError, match="does not match"):
+        load_model(signed, key=KEY)
+
+
+def test_signed_bundle_with_a_replaced_file_refused(signed):
+    (signed / "metrics.json").write_text('{"run": 99}\n')
+    with pytest.raises(BundleError, match="metrics.json.*modified"):
+        load_model(signed, key=KEY)
+
+
+def test_tampered_signature_file_refused(signed):
+    (signed / SIGNATURE_FILE).write_text("not json")
+    with pytest.raises(BundleError, match="manifest.sig.*unreadable"):
+        load_model(signed, key=KEY)
+    (signed / SIGNATURE_FILE).unlink()
+    with pytest.raises(BundleError, match="not signed"):
+        load_model(signed, key=KEY)
+
+
+def test_sign_bundle_signs_an_existing_bundle(tiny_model, tmp_path):
+    dest = save_bundle(tmp_path / "b", tiny_model, SCHEMA, {})
+    sign_bundle(dest, KEY)
+    assert load_bundle(dest, key=KEY).signed
+    (dest / "schema.json").write_text("{}")
+    with pytest.raises(BundleError, match="schema.json.*modified"):
+        sign_bundle(dest, KEY)  # never signs what does not verify
+
+
+def test_short_keys_are_refused(tiny_model, tmp_path):
+    with pytest.raises(ConfigError, match="at least 16 bytes"):
+        save_bundle(tmp_path / "b", tiny_model, SCHEMA, {}, key="short")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keys_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MW_KEY", f"  {KEY}\n")
+    assert sign_key_env("MW_KEY") == verify_key_env("MW_KEY") == KEY.encode()
+    monkeypatch.delenv("MW_KEY")
+    with pytest.raises(ConfigError, match="MW_KEY .*--sign-key-env.* unset or empty"):
+        sign_key_env("MW_KEY")
+    monkeypatch.setenv("MW_KEY", "   ")
+    with pytest.raises(ConfigError, match="MW_KEY .*--verify-key-env.* unset or empty"):
+        verify_key_env("MW_KEY")
+    monkeypatch.setenv("MW_KEY", "hunter2")
+    with pytest.raises(ConfigError, match="at least 16 bytes") as info:
+        verify_key_env("MW_KEY")
+    assert "hunter2" not in str(info.value)  # the key itself is never shown
+    with pytest.raises(ConfigError, match="name of an environment variable"):
+        sign_key_env("")
+    assert issubclass(ConfigError, ModelworksError)
+
+
+# -- every registry model's pipeline saves and loads with the allow-list ------------------------------
+
+
+def _mixed_table(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    """Every column kind, so every preprocessing step is in the pipelines."""
+    rng = np.random.default_rng(seed)
+    words = ["red apple", "green pear", "blue sky", "big dog", "small cat", "fast car"]
+    return pd.DataFrame(
+        {
+            "num": rng.normal(size=n),
+            "num_missing": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "cat": rng.choice(["a", "b", "c"], size=n),
+            "flag": rng.choice([True, False], size=n),
+            "high": [f"lvl{i}" for i in rng.integers(0, 40, size=n)],
+            "text": [" ".join(rng.choice(words, size=3)) + f" w{i % 7}" for i in range(n)],
+            "when": pd.date_range("2020-01-01", periods=n, freq="37h").astype(str),
+        }
+    )
+
+
+def _targets(X: pd.DataFrame) -> dict[str, pd.Series]:
+    rng = np.random.default_rng(1)
+    base = X["num"].to_numpy()
+    return {
+        "binary": pd.Series(np.where(base + 0.5 * rng.normal(size=len(X)) > 0, "yes", "no")),
+        "multiclass": pd.Series(np.digitize(base, [-0.5, 0.5])).map({0: "lo", 1: "mid", 2: "hi"}),
+        "regression": pd.Series(3 * base + rng.normal(size=len(X))),
+    }
+
+
+def _registry_cases() -> list[tuple[str, str]]:
+    from modelworks.models.registry import REGISTRY
+
+    cases = [(task, spec.name) for spec in REGISTRY.values() for task in spec.tasks]
+    cases += [(task, "ensemble") for task in ("binary", "multiclass", "regression")]
+    # with few dense features (no text) KNN keeps a KD tree
+    cases += [(task, "knn:dense") for task in ("binary", "multiclass", "regression")]
+    cases += [("binary", f"threshold:{name}") for name in ("linear", "xgboost", "ensemble")]
+    return cases
+
+
+REGISTRY_CASES = _registry_cases()
+
+
+def _small(pipe: Pipeline, name: str) -> Pipeline:
+    """Fewer trees (the types saved do not depend on how many)."""
+    model = pipe.steps[-1][1]
+    inner = model.estimator if type(model).__name__ == "LabelEncodedClassifier" else model
+    if name in ("random_forest", "extra_trees", "lightgbm", "xgboost"):
+        inner.set_params(n_estimators=4)
+    elif name == "catboost":
+        inner.set_params(iterations=4)
+    return pipe
+
+
+@pytest.fixture(scope="module")
+def registry_bundles(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Pipeline, pd.DataFrame]]:
+    """A bundle saved from every registry model's pipeline, per task, plus the ensemble and the
+    decision-threshold wrapper."""
+    import warnings
+
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from modelworks.data.kinds import infer_kinds
+    from modelworks.experiment import build_pipeline
+    from modelworks.models.registry import REGISTRY
+    from modelworks.prepare.clean import TableCleaner
+    from modelworks.search.ensemble import WeightedEnsemble
+
+    X = _mixed_table()
+    columns = [c.to_dict() for c in infer_kinds(X).values()]
+    root = tmp_path_factory.mktemp("registry")
+    fitted: dict[tuple[str, str], Pipeline] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for task, y in _targets(X).items():
+            for spec in REGISTRY.values():
+                if task in spec.tasks:
+                    pipe = _small(build_pipeline(spec, columns, task, 0, 1, n_rows=60), spec.name)
+                    fitted[task, spec.name] = pipe.fit(X, y)
+            members = [(n, Pipeline(fitted[task, n].steps[1:])) for n in ("linear", "hist_gradient_boosting")]
+            ensemble = Pipeline(
+                [("clean", TableCleaner(columns)), ("model", WeightedEnsemble(members, [0.5, 0.5]))]
+            )
+            fitted[task, "ensemble"] = ensemble.fit(X, y)
+            few = ["num", "num_missing", "cat", "flag", "when"]  # few dense features: a KD tree
+            dense = X[few]
+            knn = build_pipeline(REGISTRY["knn"], [c for c in columns if c["name"] in few], task, 0, 1)
+            fitted[task, "knn:dense"] = knn.fit(dense, y)
+            assert fitted[task, "knn:dense"].steps[-1][1]._fit_method == "kd_tree"
+        for name in ("linear", "xgboost", "ensemble"):
+            pipe = fitted["binary", name]
+            last = FixedThresholdClassifier(
+                FrozenEstimator(pipe.steps[-1][1]),
+                threshold=0.3,
+                pos_label="yes",
+                response_method="predict_proba",
+            ).fit(np.zeros((2, 1)), pd.Series(["no", "yes"]))
+            fitted["binary", f"threshold:{name}"] = Pipeline([*pipe.steps[:-1], ("model", last)])
+    out = {}
+    for (task, name), pipe in fitted.items():
+        schema = {"columns": columns, "target": {"name": "y", "task": task, "labels": None}}
+        path = save_bundle(root / f"{task}-{name.replace(':', '-')}", pipe, schema, {})
+        out[task, name] = (path, pipe, X[few] if name == "knn:dense" else X)
+    return out
+
+
+@pytest.mark.parametrize(("task", "name"), REGISTRY_CASES, ids=[f"{t}-{n}" for t, n in REGISTRY_CASES])
+def test_every_registry_pipeline_saves_and_loads(registry_bundles, task, name):
+    path, pipe, X = registry_bundles[task, name]
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+    if task != "regression":
+        np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+def test_allow_list_is_exactly_what_registry_pipelines_need(registry_bundles):
+    """Complete (every type a registry pipeline needs is listed) and minimal (nothing else is)."""
+    needed = set()
+    for path, _, _ in registry_bundles.values():
+        needed |= set(json.loads((path / MANIFEST).read_text())["trusted_types"])
+    assert needed == set(TRUSTED_TYPES)
+
+
+def test_allow_list_names_no_module_prefix_and_nothing_that_runs_code():
+    for name, loaders in TRUSTED_TYPES.items():
+        assert not name.endswith(".") and name.count(".") >= 1
+        assert loaders and "ConstructorFromReduceNode" not in loaders and "MethodNode" not in loaders
+        assert not name.startswith(
+            ("builtins.", "os.", "posix.", "subprocess.", "pickle.", "pandas.", "operator.")
+        )
