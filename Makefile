@@ -9,7 +9,7 @@ export MKL_NUM_THREADS ?= 1
 export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME ?= $(CURDIR)/.cache
 
-.PHONY: demo test lint bench clean browser
+.PHONY: demo test test-fast lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ browser:
 
 test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest -q --durations=15
+
+# The inner loop: unit tests only (a few minutes); `make test` runs everything.
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
