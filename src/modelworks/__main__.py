@@ -24,6 +24,8 @@ def main() -> None:
         _interrupted()
     try:
         cli.app(prog_name="modelworks")
+    except KeyboardInterrupt:  # while Typer builds the command, before any of ours runs
+        _interrupted()
     except SystemExit as exc:
         # Typer turns an interrupt that lands before the command starts into a silent exit 130
         if exc.code == 130 and not cli.reported:
