@@ -334,6 +334,7 @@ def seconds_per_cell(
         Seconds per cell of the ``(resamples, rows)`` weight matrix.
     """
     rng = np.random.default_rng(0)
+    y: np.ndarray
     if n_classes is None:
         y = rng.normal(size=rows)
         pred, classes, pos = y + rng.normal(size=rows), None, None

@@ -126,11 +126,11 @@ def learning_curve(
                 try:
                     model.fit(X.iloc[rows], y.iloc[rows])
                     seen = rows[:TRAIN_SCORE_ROWS]
-                    train = _score(model, X.iloc[seen], y.iloc[seen], metric, classes, pos_label)
-                    test = _score(model, X.iloc[val], y.iloc[val], metric, classes, pos_label)
+                    on_train = _score(model, X.iloc[seen], y.iloc[seen], metric, classes, pos_label)
+                    on_val = _score(model, X.iloc[val], y.iloc[val], metric, classes, pos_label)
                 except ValueError:  # too few rows at the smallest shares (a class, or KNN's neighbours)
                     continue
-                train_scores[i, j], test_scores[i, j] = train, test
+                train_scores[i, j], test_scores[i, j] = on_train, on_val
     # a share no fold could fit on is left out rather than drawn as a gap
     kept = ~np.isnan(test_scores).all(axis=1)
     seconds = time.perf_counter() - start
