@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -322,14 +323,26 @@ def test_unknown_path_and_method(http):
     assert http.get("/predict").status_code == 405
 
 
+def _access_lines(server) -> list[dict]:
+    return [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+
+
 def test_access_log_one_json_line_per_request(http, churn_server, example):
     marker = "/health?access-log-check"
     http.get(marker)
     http.post("/predict", json=[example, example])
-    lines = [json.loads(line) for line in churn_server.log().splitlines() if line.startswith("{")]
+
+    def logged_predicts() -> list[dict]:
+        lines = _access_lines(churn_server)
+        return [e for e in lines if e["path"] == "/predict" and e["rows"] == 2 and e["status"] == 200]
+
+    deadline = time.monotonic() + 5
+    while not logged_predicts() and time.monotonic() < deadline:  # written once the answer is sent
+        time.sleep(0.05)
+    lines = _access_lines(churn_server)
     assert lines, churn_server.log()
     assert all({"time", "method", "path", "status", "duration_ms", "rows", "client"} <= set(e) for e in lines)
-    predicts = [e for e in lines if e["path"] == "/predict" and e["rows"] == 2 and e["status"] == 200]
+    predicts = logged_predicts()
     assert predicts and predicts[-1]["method"] == "POST" and predicts[-1]["duration_ms"] > 0
     assert "127.0.0.1" in predicts[-1]["client"]
     assert not any(

@@ -11,14 +11,17 @@
 
 The bundle is loaded once, when the app is made. Every request is checked against the schema before
 the model sees it (:mod:`modelworks.serve.validate`), and predictions go through
-:func:`modelworks.predict.predict_frame`, so they equal those of ``modelworks predict``.
+:func:`modelworks.predict.predict_frame`, so they equal those of ``modelworks predict``. On ONNX
+Runtime, JSON records skip the DataFrame: :class:`~modelworks.serve.fastpath.OnnxRecords` feeds their
+checked values to the graph directly, with the same answers (any request it cannot take, such as one
+holding an infinite number, goes the frame path). Both prediction routes are answered by
+:class:`~modelworks.serve.shortcut.PredictShortcut` ahead of FastAPI's router; FastAPI declares and
+documents them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -37,36 +40,27 @@ from modelworks.predict import predict_frame
 from modelworks.serve import openapi
 from modelworks.serve.auth import APIKeyGuard
 from modelworks.serve.body import CSV, JSON, body_format, parse_csv, parse_json, read_body
+from modelworks.serve.encode import dumps as _dumps
+from modelworks.serve.encode import encode_rows
+from modelworks.serve.fastpath import OnnxRecords
 from modelworks.serve.logs import SERVICE_LOGGER, AccessLog
 from modelworks.serve.problems import Problem
 from modelworks.serve.settings import ServeSettings, limit_threads
-from modelworks.serve.validate import Column, compile_columns, frame_from_records, frame_from_table
+from modelworks.serve.shortcut import PredictShortcut
+from modelworks.serve.validate import (
+    Column,
+    check_records,
+    compile_columns,
+    frame_from_table,
+    frame_from_values,
+)
+
+__all__ = ["Service", "app_from_env", "create_app", "describe", "encode_rows", "runtime_in_use"]
 
 log = logging.getLogger(SERVICE_LOGGER)
 #: Bodies up to this size are handled on the event loop; larger ones (and CSV) in a worker thread.
 INLINE_BYTES = 16_384
 _JSON_MEDIA = "application/json"
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _json_values(series: pd.Series) -> list:
-    values = series.to_numpy()
-    kind = values.dtype.kind
-    if kind == "f":
-        return [v if math.isfinite(v) else None for v in values.tolist()]
-    if kind in "iub":
-        return values.tolist()
-    return [json_safe(v) for v in values.tolist()]
-
-
-def encode_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a prediction frame as JSON-ready dicts (non-finite numbers become ``None``)."""
-    names = [str(c) for c in frame.columns]
-    columns = [_json_values(frame[c]) for c in frame.columns]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def runtime_in_use(bundle: Bundle, requested: str) -> str:
@@ -113,13 +107,18 @@ def describe(bundle: Bundle, runtime: str, max_rows: int, max_body_bytes: int) -
 
 @dataclass
 class Service:
-    """A loaded bundle and the checks derived from its schema: the state behind the endpoints."""
+    """A loaded bundle and the checks derived from its schema: the state behind the endpoints.
+
+    ``fast`` (:class:`~modelworks.serve.fastpath.OnnxRecords`) predicts JSON records on ONNX Runtime
+    without a DataFrame; ``None`` when the bundle predicts with scikit-learn.
+    """
 
     bundle: Bundle
     columns: list[Column]
     runtime: str
     max_rows: int
     max_body_bytes: int
+    fast: OnnxRecords | None = None
 
     def answer(self, body: bytes, fmt: str, proba: bool, state: Any) -> Response:
         """Decode, check, predict and encode one prediction request (raises :class:`Problem`)."""
@@ -127,18 +126,28 @@ class Service:
             records, single = parse_json(body)
             state.rows = len(records)
             self._check_rows(len(records))
-            frame = frame_from_records(records, self.columns, single=single)
-        else:
-            table = parse_csv(body)
-            state.rows = len(table)
-            self._check_rows(len(table))
-            frame = frame_from_table(table, self.columns)
-            single = False
-        result = self.predict(frame, proba)
-        if fmt == CSV:
-            return Response(result.to_csv(index=False), media_type="text/csv")
-        rows = encode_rows(result)
-        return Response(_dumps(rows[0] if single else rows), media_type=_JSON_MEDIA)
+            rows = self.predict_values(check_records(records, self.columns, single=single), proba)
+            return Response(_dumps(rows[0] if single else rows), media_type=_JSON_MEDIA)
+        table = parse_csv(body)
+        state.rows = len(table)
+        self._check_rows(len(table))
+        result = self.predict(frame_from_table(table, self.columns), proba)
+        return Response(result.to_csv(index=False), media_type="text/csv")
+
+    def predict_values(self, values: dict[str, list], proba: bool) -> list[dict[str, Any]]:
+        """Answer rows for checked values (:func:`~modelworks.serve.validate.check_records`).
+
+        The fast path when there is one and it takes these values, else :meth:`predict` on their frame.
+        """
+        if self.fast is not None:
+            try:
+                rows = self.fast.rows(values, proba)
+            except Exception as exc:  # the frame path answers (or refuses) these values as it always has
+                log.debug("fast path declined a request: %s: %s", type(exc).__name__, exc)
+                rows = None
+            if rows is not None:
+                return rows
+        return encode_rows(self.predict(frame_from_values(self.columns, values), proba))
 
     def _check_rows(self, n: int) -> None:
         if n > self.max_rows:
@@ -190,8 +199,9 @@ def _warm_up(service: Service, example: dict[str, Any], proba: bool) -> None:
     if not any(v is not None for v in example.values()):
         return
     try:
-        frame = frame_from_records([example], service.columns, single=True)
-        service.predict(frame, proba=proba)
+        values = check_records([example], service.columns, single=True)
+        service.predict_values(values, proba=proba)
+        service.predict(frame_from_values(service.columns, values), proba=proba)
     except Exception as exc:  # a warm-up failure is worth a line in the log, not a refusal to start
         log.warning("warm-up prediction on the schema example failed: %s", exc)
 
@@ -241,9 +251,23 @@ def create_app(
     bundle = load_bundle(bundle_path, runtime=runtime)
     in_use = runtime_in_use(bundle, runtime)
     columns = compile_columns(bundle.schema)
-    service = Service(bundle, columns, in_use, max_rows, max_body_bytes)
+    fast = OnnxRecords.for_bundle(bundle, [c.name for c in columns])
+    service = Service(bundle, columns, in_use, max_rows, max_body_bytes, fast)
     schema = bundle.schema
     target, task = schema["target"]["name"], bundle.task
+
+    async def handle(request: Request, proba: bool) -> Response:
+        fmt = body_format(request.headers.get("content-type"))
+        if proba and task == "regression":
+            raise Problem(
+                400,
+                "predict_proba applies to classification models; this one is a regression model, "
+                "use /predict",
+            )
+        body = await read_body(request, max_body_bytes)
+        if fmt == CSV or len(body) > INLINE_BYTES:
+            return await run_in_threadpool(service.answer, body, fmt, proba, request.state)
+        return service.answer(body, fmt, proba, request.state)
 
     app = FastAPI(
         title=f"modelworks: {target} ({task})",
@@ -254,6 +278,8 @@ def create_app(
     app.state.service = service
     app.add_exception_handler(Problem, _problem_response)
     app.add_exception_handler(Exception, _server_error)
+    # innermost of ours: behind the key guard and the access log, ahead of FastAPI's router
+    app.add_middleware(PredictShortcut, handle=handle, on_problem=_problem_response)
     if api_key is not None:
         app.add_middleware(APIKeyGuard, api_key=api_key)
     app.add_middleware(AccessLog)  # outermost of ours: logs refusals by the key guard too
@@ -271,19 +297,6 @@ def create_app(
     schema_bytes = _dumps(schema)
     metadata_bytes = _dumps(describe(bundle, in_use, max_rows, max_body_bytes))
     health_bytes = _dumps({"status": "ok", "task": task, "target": target, "runtime": in_use})
-
-    async def handle(request: Request, proba: bool) -> Response:
-        fmt = body_format(request.headers.get("content-type"))
-        if proba and task == "regression":
-            raise Problem(
-                400,
-                "predict_proba applies to classification models; this one is a regression model, "
-                "use /predict",
-            )
-        body = await read_body(request, max_body_bytes)
-        if fmt == CSV or len(body) > INLINE_BYTES:
-            return await run_in_threadpool(service.answer, body, fmt, proba, request.state)
-        return service.answer(body, fmt, proba, request.state)
 
     @app.post(
         "/predict",

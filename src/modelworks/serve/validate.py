@@ -16,6 +16,10 @@ ignored. Values are checked by column kind:
 Strings are stripped and the usual missing markers (``""``, ``"NA"``, ``"null"`` ...) mean missing,
 as :func:`modelworks.data.load.load` does for files, so the service and ``modelworks predict`` see the
 same values.
+
+:func:`check_records` returns the checked values, one list per column; :func:`frame_from_values` makes
+the DataFrame the model predicts from them (:func:`frame_from_records` does both), and the ONNX fast
+path (:mod:`modelworks.serve.fastpath`) feeds the graph from the lists themselves.
 """
 
 from __future__ import annotations
@@ -249,11 +253,27 @@ def _loc(row: int, name: str) -> list[str | int]:
     return ["body", name] if row < 0 else ["body", row, name]
 
 
-def _frame(columns: list[Column], converted: dict[str, list]) -> pd.DataFrame:
+def frame_from_values(columns: list[Column], values: dict[str, list]) -> pd.DataFrame:
+    """The DataFrame the model predicts from checked values (see :func:`check_records`).
+
+    Parameters
+    ----------
+    columns : list of Column
+        From :func:`compile_columns`.
+    values : dict of str to list
+        One list of checked values per column.
+
+    Returns
+    -------
+    DataFrame
+        One column per schema column: float64 for numeric ones, pandas' own types for the others.
+    """
     data: dict[str, Any] = {}
     for column in columns:
-        values = converted[column.name]
-        data[column.name] = np.asarray(values, dtype="float64") if column.kind == "numeric" else values
+        column_values = values[column.name]
+        data[column.name] = (
+            np.asarray(column_values, dtype="float64") if column.kind == "numeric" else column_values
+        )
     return pd.DataFrame(data, columns=[c.name for c in columns])
 
 
@@ -268,6 +288,34 @@ def frame_from_records(records: list, columns: list[Column], single: bool = Fals
         From :func:`compile_columns`.
     single : bool
         The body was one object: validation locations leave out the row index.
+
+    Raises
+    ------
+    Problem
+        422 with one item per missing field, bad value or non-object record.
+    """
+    return frame_from_values(columns, check_records(records, columns, single))
+
+
+def check_records(records: list, columns: list[Column], single: bool = False) -> dict[str, list]:
+    """Check JSON records; return the checked values, one list per schema column.
+
+    Numbers become floats (NaN for missing); categorical and boolean values become their level
+    strings (``None`` for missing); dates and text become stripped strings (text keeps numbers).
+
+    Parameters
+    ----------
+    records : list
+        Decoded JSON records (each should be an object).
+    columns : list of Column
+        From :func:`compile_columns`.
+    single : bool
+        The body was one object: validation locations leave out the row index.
+
+    Returns
+    -------
+    dict of str to list
+        Column name to the values of every record, in record order.
 
     Raises
     ------
@@ -300,7 +348,7 @@ def frame_from_records(records: list, columns: list[Column], single: bool = Fals
         errors.extend(bad)
     if errors:
         raise invalid(_by_row(errors))
-    return _frame(columns, converted)
+    return converted
 
 
 def frame_from_table(table: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
@@ -326,7 +374,7 @@ def frame_from_table(table: pd.DataFrame, columns: list[Column]) -> pd.DataFrame
         errors.extend(bad)
     if errors:
         raise invalid(_by_row(errors))
-    return _frame(columns, converted)
+    return frame_from_values(columns, converted)
 
 
 def _by_row(errors: list[dict]) -> list[dict]:
