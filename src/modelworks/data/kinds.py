@@ -94,7 +94,10 @@ def parse_dates(values: pd.Series) -> pd.Series:
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
+            try:
+                out = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
+            except ValueError:  # different UTC offsets in one column: compare them in UTC
+                out = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed", utc=True)
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return out

@@ -274,6 +274,8 @@ def create_app(
         version=__version__,
         docs_url="/docs",
         redoc_url=None,
+        # no redirect of '/predict/' to a Location built from the client's Host header
+        redirect_slashes=False,
     )
     app.state.service = service
     app.add_exception_handler(Problem, _problem_response)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from modelworks.errors import ModelworksError
 from modelworks.serve.problems import Problem
@@ -65,11 +66,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
     chunks = []
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client went away (or sent a malformed chunk): not a server error
+        raise Problem(400, "the connection closed before the body was complete; send it again") from None
     return b"".join(chunks)
 
 
@@ -111,6 +115,13 @@ def parse_json(body: bytes) -> tuple[list[Any], bool]:
         raise Problem(
             400, f"malformed JSON ({_one_line(exc)}); send an object or a list of objects"
         ) from None
+    if _SURROGATE_ESCAPE.search(body):
+        try:  # an escape of half a UTF-16 pair decodes to a character no string can encode
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise Problem(
+                400, "the JSON holds an unpaired UTF-16 surrogate escape (\\udXXX); send valid Unicode"
+            ) from None
     if isinstance(data, dict):
         return [data], True
     if isinstance(data, list):
@@ -130,6 +141,10 @@ def parse_json(body: bytes) -> tuple[list[Any], bool]:
             }
         ],
     )
+
+
+#: A JSON escape of a UTF-16 surrogate (half of a pair, or a lone one).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_csv(body: bytes) -> pd.DataFrame:
