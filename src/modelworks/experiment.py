@@ -44,15 +44,7 @@ from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import (
-    RESERVE,
-    Budget,
-    finish_seconds,
-    plan_intervals,
-    report_seconds,
-    save_seconds,
-    scale,
-)
+from modelworks.search.budget import RESERVE, Budget, plan_intervals, report_seconds, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
@@ -582,8 +574,8 @@ class Experiment:
         board = self.compare()
         result = next(r for r in board.results if r.name == name)
         needed = CURVE_FITS * float(np.mean(result.fit_seconds))
-        # the report, skops and ONNX come after the curve: their time, now measurable, stays reserved
-        if self.budget.remaining() < needed + self.finish_reserve() + RESERVE:
+        # the report and the ONNX export come after the curve: their time stays reserved
+        if self.budget.remaining() < needed + self._report_reserve + RESERVE:
             self._curve = LearningCurve(
                 name,
                 self.metric,
@@ -605,22 +597,6 @@ class Experiment:
                 seed=self.seed,
             )
         return self._curve
-
-    def finish_reserve(self, *, report: bool = True) -> float:
-        """Estimated seconds from now to the bundle on disk (the report if ``report``, then skops and
-        ONNX), from the chosen model's measured prediction time and size; before :meth:`evaluate`,
-        the set-up estimate."""
-        if self.evaluation is None:
-            return self._report_reserve
-        import pickle
-
-        size = len(pickle.dumps(self.best_model, protocol=pickle.HIGHEST_PROTOCOL))
-        if not report:
-            return save_seconds(size)
-        result = next(r for r in self.compare().results if r.name == self.best_name)
-        rows = min(len(self.X_test), 1000)
-        predict = float(np.mean(result.predict_ms_per_1000)) / 1000 * rows / 1000
-        return finish_seconds(len(self.columns), predict, size)
 
     @property
     def plot(self) -> ExperimentPlots:

@@ -174,14 +174,3 @@ def test_tiny_budget_runs_the_cheapest_model_and_skips_the_rest(churn_df):
     assert board.best.name == cheapest.name
     assert {name for name, _ in board.skipped} == {s.name for s in exp.specs} - {cheapest.name}
     assert all("time budget" in reason for _, reason in board.skipped)
-
-
-def test_finish_estimate_grows_with_prediction_time_features_and_model_size():
-    from modelworks.search.budget import finish_seconds, save_seconds
-
-    base = finish_seconds(6, 0.01, 1_000_000)
-    assert finish_seconds(6, 0.1, 1_000_000) > base  # a slower model makes a slower report
-    assert finish_seconds(60, 0.01, 1_000_000) > base  # permutation importance per feature
-    assert finish_seconds(6, 0.01, 50_000_000) > base  # a forest takes longer to write
-    assert finish_seconds(100_000, 0.01, 0) == finish_seconds(300, 0.01, 0)  # importance is capped
-    assert 0 < save_seconds(1_000_000) < base

@@ -267,12 +267,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
     ]
     bundle = str(bundle_path) if bundle_path is not None else "BUNDLE"
     # the saving after the report keeps its reserve
-    # skops and ONNX come after the report: keep their share of the finishing estimate
-    if exp.budget.seconds is None:
-        remaining = None
-    else:
-        after = exp.finish_reserve(report=False) + RESERVE
-        remaining = lambda: exp.budget.remaining() - after  # noqa: E731
+    remaining = None if exp.budget.seconds is None else (lambda: exp.budget.remaining() - RESERVE)
     model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot, remaining)
     test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot, remaining)
     ensemble = next((r.label for r in board.results if r.name == "ensemble"), None)

@@ -98,41 +98,9 @@ def plan_intervals(n_test: int, seconds_per_cell: float, budget_seconds: float |
 
 
 def report_seconds(n_test: int, n_features: int) -> float:
-    """Estimated seconds to build the report of a run, before any model has been measured."""
+    """Estimated seconds to build the report of a run."""
     fixed, per_feature, per_row = REPORT_COST
     return fixed + per_feature * n_features + per_row * min(n_test, 2000)
-
-
-#: Predictions of (at most 1,000) test rows the report makes per feature (permutation importance
-#: repeats) and in all (partial dependence grids, curves); see plots/accessors.py.
-REPORT_PREDICTIONS = (4, 60)
-#: Seconds per byte of the fitted model (its pickle, a fast proxy of its size) to write it with skops
-#: and to convert and check it with ONNX, with a fixed part each (benchmarks/report_generation.py).
-SAVE_COST = {"skops": (0.05, 6e-8), "onnx": (0.3, 1.5e-7)}
-
-
-def finish_seconds(n_features: int, predict_seconds: float, model_bytes: int) -> float:
-    """Estimated seconds from the end of the evaluation to the bundle on disk, once the chosen model
-    is known: the report (whose cost is mostly predictions of the chosen model), skops and ONNX.
-
-    Parameters
-    ----------
-    n_features : int
-        Input columns of the model.
-    predict_seconds : float
-        Measured seconds of one prediction of the test rows the report uses (at most 1,000).
-    model_bytes : int
-        Size of the fitted model's pickle.
-    """
-    per_feature, fixed_predictions = REPORT_PREDICTIONS
-    predictions = per_feature * min(n_features, 300) + fixed_predictions
-    report = REPORT_COST[0] + predictions * predict_seconds
-    return SAFETY * report + save_seconds(model_bytes)
-
-
-def save_seconds(model_bytes: int) -> float:
-    """Estimated seconds to write a model of ``model_bytes`` (pickle size) with skops and ONNX."""
-    return SAFETY * sum(fixed + per_byte * model_bytes for fixed, per_byte in SAVE_COST.values())
 
 
 def scale(spec: ModelSpec, n_rows: int) -> float:
