@@ -15,7 +15,6 @@ from typing import Any
 import jinja2
 
 from modelworks.report._figures import DATA_FIGURES, MODEL_FIGURES, TEST_FIGURES, draw
-from modelworks.search.budget import RESERVE
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("modelworks.report", "templates"),
@@ -266,10 +265,9 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         {"k": "run time", "v": f"{exp.budget.elapsed():.0f} s"},
     ]
     bundle = str(bundle_path) if bundle_path is not None else "BUNDLE"
-    # the saving after the report keeps its reserve
-    remaining = None if exp.budget.seconds is None else (lambda: exp.budget.remaining() - RESERVE)
-    model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot, remaining)
-    test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot, remaining)
+    # every figure is drawn: the report's time is reserved from the start (see search/budget.py)
+    model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot)
+    test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot)
     ensemble = next((r.label for r in board.results if r.name == "ensemble"), None)
     threshold = exp.threshold_choice.reading if exp.threshold_choice is not None else None
     leaderboard, leaderboard_numeric = _leaderboard(exp)
