@@ -112,7 +112,7 @@ RC: dict[str, Any] = {
 def style() -> Iterator[None]:
     """Apply :data:`RC` for the duration of a block (every Display's ``plot`` runs inside one)."""
     rc: Any = RC  # matplotlib types the keys as literals
-    with matplotlib.rc_context(rc), _quiet_glyphs():
+    with matplotlib.rc_context(rc):
         yield
 
 
