@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from modelworks._skops import skops_io
+
 _OBJECT = frozenset({"ObjectNode"})
 
 #: Every type (and function) a bundle's model may hold beyond skops' own defaults, by exact name,
@@ -228,7 +230,7 @@ def audit_model_file(data: bytes) -> list[str]:
     """
     with _open_zip(data) as archive:
         _check_nodes(_read_schema(archive))
-    import skops.io as sio  # imported here: it pulls in torch, slow to import
+    sio = skops_io()
 
     try:
         needed = sorted(sio.get_untrusted_types(data=data))

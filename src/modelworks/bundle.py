@@ -63,6 +63,7 @@ from modelworks._bundle_sign import (
     signature,
 )
 from modelworks._bundle_trust import TRUSTED_TYPES, Refusal, audit_model_file, check_trees, shown_list
+from modelworks._skops import skops_io
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
 
@@ -248,7 +249,7 @@ def save_bundle(
 
 
 def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) -> Path:
-    import skops.io as sio  # imported here: it pulls in torch, slow to import
+    sio = skops_io()
 
     runtime: dict[str, Any] = {
         "default": "sklearn",
@@ -511,7 +512,7 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
             f"{where} needs types its manifest does not list ({shown_list(unexpected)}); "
             f"refusing to load it; {_AGAIN}"
         )
-    import skops.io as sio  # imported here: it pulls in torch, slow to import
+    sio = skops_io()
 
     try:
         model = sio.loads(data, trusted=needed)

@@ -6,7 +6,6 @@ time budget → evaluate the best on the test set once → refit on all rows →
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -43,13 +42,14 @@ from modelworks.evaluate.resampling import (
 )
 from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
+from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import RESERVE, Budget, plan_intervals, report_seconds, scale
+from modelworks.search.budget import RESERVE, Budget, FinishCost, plan_intervals, scale
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
-from modelworks.search.learning import CURVE_FITS, CURVE_FOLDS, LearningCurve, learning_curve
+from modelworks.search.learning import CURVE_FOLDS, LearningCurve, curve_seconds, learning_curve
 from modelworks.search.settings import check_folds, check_options
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 
@@ -260,12 +260,19 @@ class Experiment:
         self.classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
         self.positive_label = positive_label(self.classes) if self.classes and self.task == "binary" else None
         self.folds = cv_folds(self.y_train, self._groups, self.cv, self.cv_repeats, self.seed, classification)
-        self._report_reserve = report_seconds(len(self.X_test), len(self.columns))
-        # measured here, with the installed libraries, rather than assumed
+        # measured here, with the installed libraries and on this machine, rather than assumed
         cost = seconds_per_cell(len(self.classes) if self.classes else None, self.metrics)
         self.interval_plan = plan_intervals(len(self.X_test), cost, self.budget.seconds)
-        self.budget.evaluation_reserve = self.interval_plan.seconds + self._report_reserve
-        self.budget.analysis_fits = CURVE_FITS
+        self.budget.evaluation_reserve = self.interval_plan.seconds
+        from modelworks.plots._style import seconds_per_figure  # imports Matplotlib
+        from modelworks.plots.accessors import predicted_rows
+
+        self._finish = FinishCost(
+            seconds_per_figure() if self.budget.seconds is not None else 0.0,
+            len(df),
+            predicted_rows(len(self.X_test), len(self.columns)),
+        )
+        self.budget.reserve_final(0.0, self._finish.seconds())
 
     def pipeline(self, name: str) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed."""
@@ -287,7 +294,6 @@ class Experiment:
         order = sorted(self.specs, key=lambda s: (scale(s, n_fold_rows), s.name))
         results: list[ModelResult] = []
         skipped: list[tuple[str, str]] = []
-        best_fold_time: dict[str, float] = {}
         show = self.progress and self.console.is_terminal
         with Progress(
             TextColumn("{task.description}"),
@@ -344,9 +350,8 @@ class Experiment:
                 else:
                     results.append(result)
                     self._oof[spec.name] = oof
-                    best_fold_time[spec.name] = float(np.mean(result.fit_seconds))
                     board = Leaderboard(self.metric, self.metrics, list(results))
-                    self.budget.reserve_final(best_fold_time[board.best.name])
+                    self._reserve_for(board.best)
                 bar.advance(job)
         if not results:
             reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no candidate models"
@@ -369,10 +374,26 @@ class Experiment:
             skipped.append(("ensemble", f"ensemble selection kept only {members[0][0].name}"))
             return
         fold_fit = [sum(r.fit_seconds[i] for r, _ in members) for i in range(len(self.folds))]
-        if not self.budget.can_continue(float(np.mean(fold_fit)), 0):
-            skipped.append(("ensemble", "its final fits would not finish within the time budget"))
+        predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
+        label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
+        ensemble = ModelResult(
+            "ensemble",
+            label,
+            {},
+            fold_fit,
+            predict_ms,
+            simplicity=9,
+            call_ms=sum(r.call_ms for r, _ in members),
+            size_mb=sum(r.size_mb for r, _ in members),
+            parts=sum(r.parts for r, _ in members),
+            val_rows=members[0][0].val_rows,
+        )
+        if not self.budget.can_finish(float(np.mean(fold_fit)), self._finish.seconds(ensemble)):
+            skipped.append(
+                ("ensemble", "its final fits, report and bundle would not finish within the time budget")
+            )
             return
-        scores = cross_fitted_scores(
+        ensemble.fold_scores = cross_fitted_scores(
             [self._oof[r.name] for r, _ in members],
             self.y_train,
             self.folds,
@@ -381,13 +402,15 @@ class Experiment:
             self.positive_label,
             n_splits=self.cv,
         )
-        predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
-        label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
-        results.append(ModelResult("ensemble", label, scores, fold_fit, predict_ms, simplicity=9))
+        results.append(ensemble)
         self._ensemble = [(r.name, float(w)) for r, w in members]
         best = Leaderboard(self.metric, self.metrics, list(results)).best
         if best.name == "ensemble":
-            self.budget.reserve_final(float(np.mean(fold_fit)))
+            self._reserve_for(best)
+
+    def _reserve_for(self, best: ModelResult) -> None:
+        """Keep time for the final fits, report and saving of ``best``, from its measured times."""
+        self.budget.reserve_final(float(np.mean(best.fit_seconds)), self._finish.seconds(best))
 
     @property
     def best_name(self) -> str:
@@ -411,13 +434,7 @@ class Experiment:
         return self.threshold_choice.threshold
 
     def _with_threshold(self, model: Pipeline, threshold: float | None) -> Pipeline:
-        """Apply a decision threshold in ``predict`` (scikit-learn's FixedThresholdClassifier).
-
-        The fitted model also predicts on one thread: joblib's thread pool costs a tenth of a second
-        per call on small batches (the report predicts a hundred times, a server once per request).
-        """
-        with contextlib.suppress(ValueError, TypeError, AttributeError):
-            model.set_params(**{k: 1 for k in model.get_params(deep=True) if k.endswith("n_jobs")})
+        """Apply a decision threshold in ``predict`` (scikit-learn's FixedThresholdClassifier)."""
         if threshold is None:
             return model
         name, last = model.steps[-1]
@@ -442,7 +459,7 @@ class Experiment:
             warnings.simplefilter("ignore")
             model = self.pipeline(name).fit(self.X_train, self.y_train)
             pred = predict_scores(model, self.X_test, self.classes)
-            self._train_model = self._with_threshold(model, threshold)
+            self._train_model = self._with_threshold(predict_on_one_thread(model), threshold)
             evaluation = evaluate_predictions(
                 name,
                 self.task,
@@ -470,7 +487,7 @@ class Experiment:
                     pd.concat([self.X_train, self.X_test], ignore_index=True),
                     pd.concat([self.y_train, self.y_test], ignore_index=True),
                 )
-                self._final_model = self._with_threshold(final, threshold)
+                self._final_model = self._with_threshold(predict_on_one_thread(final), threshold)
             else:
                 self._final_model = self._train_model
         evaluation.refit = self.refit
@@ -580,15 +597,16 @@ class Experiment:
         name = self.best_name
         board = self.compare()
         result = next(r for r in board.results if r.name == name)
-        needed = CURVE_FITS * float(np.mean(result.fit_seconds))
-        # the report and the ONNX export come after the curve: their time stays reserved
-        if self.budget.remaining() < needed + self._report_reserve + RESERVE:
+        needed = curve_seconds(result, len(self.folds[0][0]))
+        # the report and the bundle come after the curve: their time stays reserved
+        finish = self._finish.seconds(result)
+        if self.budget.remaining() < needed + finish + RESERVE:
             self._curve = LearningCurve(
                 name,
                 self.metric,
                 METRICS[self.metric].greater_is_better,
-                skipped=f"would take about {needed:.0f}s; the time budget had "
-                f"{max(self.budget.remaining(), 0):.0f}s left",
+                skipped=f"would take about {needed:.0f}s; of the {max(self.budget.remaining(), 0):.0f}s "
+                f"left in the time budget, {finish:.0f}s are kept for the report and the bundle",
             )
         else:
             first_repeat = self.folds[: self.cv][:CURVE_FOLDS]

@@ -62,11 +62,6 @@ def test_serve_names_load_on_first_use(name):
         modelworks.serve.no_such_name  # noqa: B018
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_bundle always unpickles model.skops (for the cleaner and the decision rule): skops "
-    "imports scikit-learn's estimator list, which imports torch, and a booster's own library",
-)
 def test_onnx_serving_app_does_not_import_torch(trained_bundle):
     if not (trained_bundle / "model.onnx").is_file():
         pytest.skip("this bundle was saved without model.onnx")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Self
 
@@ -9,10 +10,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from sklearn.inspection import PartialDependenceDisplay as _SkPartialDependence
-from sklearn.inspection import partial_dependence, permutation_importance
+from sklearn.inspection import partial_dependence
 
 from modelworks.plots import _style
 from modelworks.plots._frame import as_frame, is_numeric, sample_index, short, to_numeric
+from modelworks.plots._permutation import permutation_importance
+from modelworks.plots._replay import Replay, copies_per_call
 
 
 def _scoring_label(scoring: Any, estimator: Any) -> tuple[str, str]:
@@ -86,10 +89,9 @@ class PermutationImportanceDisplay:
         random_state: int = 0,
         max_rows: int | None = 2000,
         top_k: int = 15,
-        n_jobs: int | None = 1,
         ax: Axes | None = None,
     ) -> Self:
-        """Compute permutation importance with :func:`sklearn.inspection.permutation_importance` and draw it.
+        """Compute permutation importance (the shuffled copies predicted together) and draw it.
 
         Parameters
         ----------
@@ -105,7 +107,6 @@ class PermutationImportanceDisplay:
         max_rows : int or None, default=2000
             Rows used at most (a seeded sample), for speed.
         top_k : int, default=15
-        n_jobs : int, default=1
         ax : Axes, optional
 
         Returns
@@ -122,7 +123,6 @@ class PermutationImportanceDisplay:
             scoring=scoring,
             n_repeats=n_repeats,
             random_state=random_state,
-            n_jobs=n_jobs,
         )
         frame = pd.DataFrame(
             {"feature": list(X.columns), "mean": result.importances_mean, "std": result.importances_std}
@@ -189,6 +189,31 @@ def _grid(values: pd.Series, categorical: bool, resolution: int, max_categories:
         return unique
     low, high = np.percentile(unique if len(present) == 0 else present.to_numpy(dtype=float), [5, 95])
     return np.linspace(low, high, resolution) if high > low else unique
+
+
+def _partial_dependence(estimator: Any, X: pd.DataFrame, name: str, grid: np.ndarray, categorical: bool):
+    """:func:`sklearn.inspection.partial_dependence` of one column over ``grid``, its copies of ``X``
+    (one per grid value, as scikit-learn builds them) predicted together (see :mod:`._replay`)."""
+    stand_in = estimator
+    if len(grid) <= copies_per_call(len(X), X.shape[1]):  # otherwise one call per grid value
+        position = list(X.columns).index(name)
+        copies = []
+        for value in grid:
+            copy = X.copy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # a level set into a categorical column
+                copy.iloc[:, position] = value
+            copies.append(copy)
+        stand_in = Replay(estimator, pd.concat(copies, ignore_index=True), len(X), advance=True)
+    return partial_dependence(
+        stand_in,
+        X,
+        [name],
+        categorical_features=[name] if categorical else None,
+        custom_values={name: grid},
+        kind="average",
+        method="brute",
+    )
 
 
 class PartialDependenceDisplay:
@@ -287,15 +312,7 @@ class PartialDependenceDisplay:
                 fill = custom[name][0] if is_cat else float(X[name].median())
                 X[name] = X[name].fillna(fill)
         results = [
-            partial_dependence(
-                estimator,
-                X,
-                [name],
-                categorical_features=[name] if name in categorical else None,
-                custom_values={name: custom[name]},
-                kind="average",
-            )
-            for name in names
+            _partial_dependence(estimator, X, name, custom[name], name in categorical) for name in names
         ]
         target_idx, response = _target(estimator, target)
         columns = list(X.columns)

@@ -31,6 +31,13 @@ MAX_ANALYSIS_ROWS = 1000
 MAX_IMPORTANCE_FEATURES = 300
 
 
+def predicted_rows(n_rows: int, n_features: int) -> int:
+    """Rows the model predicts for the importance and partial dependence figures of a test set of
+    ``n_rows`` rows and ``n_features`` features (each shuffle or grid value is one copy of the rows)."""
+    copies = 1 + min(n_features, MAX_IMPORTANCE_FEATURES) * IMPORTANCE_REPEATS + PDP_FEATURES * PDP_GRID
+    return copies * min(n_rows, MAX_ANALYSIS_ROWS)
+
+
 class NotApplicable(ConfigError):
     """The figure does not apply to this data; ``quiet`` when the task alone is the reason."""
 

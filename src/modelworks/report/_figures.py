@@ -7,10 +7,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from modelworks.plots._style import REPORT_DPI as DPI
 from modelworks.plots.accessors import NotApplicable
-
-#: Resolution of inlined figures: sharp on a laptop screen, small enough to keep the report light.
-DPI = 90
 
 
 @dataclass
@@ -53,29 +51,19 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
-#: Figures that predict many times (the others draw what is already computed).
-COSTLY = frozenset({"permutation_importance", "partial_dependence"})
-
-
-def draw(
-    specs: list[Spec], accessor: object, remaining: Callable[[], float] | None = None
-) -> tuple[list[Figure], list[NotDrawn]]:
+def draw(specs: list[Spec], accessor: object) -> tuple[list[Figure], list[NotDrawn]]:
     """Draw every figure in ``specs`` with ``accessor``; close each figure once encoded.
 
     A figure that does not apply (:class:`NotApplicable`) is listed, with its reason, unless the
     reason is the task (a ROC curve for a regression); a figure that fails is shown as an error in
-    the report rather than ending the run. With ``remaining`` (seconds left in the run's budget), a
-    figure that predicts many times (:data:`COSTLY`) is not started once the budget is spent, and is
-    listed as not drawn.
+    the report rather than ending the run. Every figure is drawn: a time budget reserves the
+    report's time from the start (see :class:`modelworks.search.budget.FinishCost`).
     """
     from modelworks.plots import to_png
 
     figures: list[Figure] = []
     not_drawn: list[NotDrawn] = []
     for spec in specs:
-        if spec.method in COSTLY and remaining is not None and remaining() <= 0:
-            not_drawn.append(NotDrawn(spec.id, spec.title, "the time budget ran out before this figure"))
-            continue
         method: Callable = getattr(accessor, spec.method)
         try:
             display = method()

@@ -2,17 +2,22 @@
 
 Candidates run cheapest first. Before a candidate starts, its cross-validation time is estimated from the
 models already measured (seconds per unit of cost at the current size); it starts only if its folds and
-the final fits of the best model would still end within the budget. Between folds the estimate is
-replaced by the measured fold time, and a model that would overrun is stopped and listed as skipped.
+the final fits, the report and the saving of the best model would still end within the budget. Between
+folds the estimate is replaced by the measured fold time, and a model that would overrun is stopped and
+listed as skipped. The report and the saving are reserved from measurements, not constants: a plain
+figure drawn at set-up gives the machine's drawing speed, and the best model's fit and prediction
+times (fixed cost per call, cost per row) come from its folds.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 from modelworks.evaluate.resampling import BCA_MAX_ROWS
 from modelworks.models.registry import ModelSpec
+from modelworks.search.leaderboard import ModelResult
 
 #: Seconds per unit of cost assumed before any model has been measured.
 PRIOR_UNIT = 0.05
@@ -25,9 +30,49 @@ FINAL_FITS = 2.8
 RESERVE = 1.5
 
 
-#: Seconds to draw and write the report and export ONNX: a fixed part, per feature (importance and
-#: partial dependence predictions) and per test row; see benchmarks/report_generation.py.
-REPORT_COST = (4.0, 0.25, 5e-4)
+#: The report's drawing and writing, in plain figures (timed at set-up, see
+#: :func:`modelworks.report._figures.seconds_per_figure`), on a table of up to REPORT_BASE_ROWS rows;
+#: its data figures cost REPORT_FIGURES_PER_DOUBLING more per doubling of the rows beyond.
+REPORT_FIGURES = 32.0
+REPORT_BASE_ROWS = 500
+REPORT_FIGURES_PER_DOUBLING = 5.0
+#: Calls the report makes to the chosen model (importance, partial dependence, test figures).
+REPORT_CALLS = 12
+#: Saving the bundle (skops, the ONNX export and the checks of both): plain figures, plus plain
+#: figures per estimator inside the chosen model (skops describes each, a forest's trees included,
+#: in JSON; ONNX converts each) and per megabyte of it pickled.
+SAVE_FIGURES = 8.0
+SAVE_FIGURES_PER_PART = 0.04
+SAVE_FIGURES_PER_MB = 0.3
+
+
+@dataclass(frozen=True)
+class FinishCost:
+    """What the finishing steps (report, saving) cost on this machine and this table.
+
+    Attributes
+    ----------
+    figure_seconds : float
+        Measured seconds to draw and encode one plain figure.
+    n_rows : int
+        Rows of the table (the data figures' work grows with them).
+    report_rows : int
+        Rows the report predicts in all (importance and partial dependence copies).
+    """
+
+    figure_seconds: float
+    n_rows: int
+    report_rows: int
+
+    def seconds(self, result: ModelResult | None = None) -> float:
+        """Estimated seconds of the report and the bundle for the chosen model ``result`` (its
+        predictions and size measured in cross-validation), or without the model's part."""
+        doublings = math.log2(max(self.n_rows / REPORT_BASE_ROWS, 1.0))
+        figures = REPORT_FIGURES + REPORT_FIGURES_PER_DOUBLING * doublings + SAVE_FIGURES
+        if result is None:
+            return figures * self.figure_seconds
+        figures += SAVE_FIGURES_PER_PART * result.parts + SAVE_FIGURES_PER_MB * result.size_mb
+        return figures * self.figure_seconds + result.prediction_seconds(self.report_rows, REPORT_CALLS)
 
 
 #: Share of the budget the test-set bootstrap intervals may take; beyond it they use fewer resamples.
@@ -97,12 +142,6 @@ def plan_intervals(n_test: int, seconds_per_cell: float, budget_seconds: float |
     return IntervalPlan(resamples, cost(resamples), seconds_per_cell, note)
 
 
-def report_seconds(n_test: int, n_features: int) -> float:
-    """Estimated seconds to build the report of a run."""
-    fixed, per_feature, per_row = REPORT_COST
-    return fixed + per_feature * n_features + per_row * min(n_test, 2000)
-
-
 def scale(spec: ModelSpec, n_rows: int) -> float:
     """Relative cost of fitting ``spec`` on ``n_rows`` rows."""
     return spec.cost * max(n_rows / 1000, 0.05) ** spec.exponent
@@ -123,11 +162,13 @@ class Budget:
     seconds: float | None
     start: float = field(default_factory=time.perf_counter)
     _units: list[float] = field(default_factory=list)
+    #: Seconds for the final fits, the report and saving of the best model so far.
     final_reserve: float = 0.0
-    #: Seconds the test-set evaluation will take beyond the final fits (bootstrap intervals).
+    #: Seconds the test-set evaluation takes beyond the final fits (bootstrap intervals).
     evaluation_reserve: float = 0.0
-    #: Fits of the chosen model after the final ones (the learning curve), in CV fold fits.
-    analysis_fits: float = 0.0
+    #: Seconds of the report and saving, for the best model so far (or, before any, without its
+    #: predictions).
+    finish_reserve: float = 0.0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -156,14 +197,25 @@ class Budget:
         return self.can_continue(self.estimate_fold(spec, n_rows), n_folds)
 
     def can_continue(self, fold_seconds: float, folds_left: int) -> bool:
-        """Whether ``folds_left`` folds of ``fold_seconds`` each, the final fits and the evaluation
-        still fit in the budget."""
+        """Whether ``folds_left`` folds of ``fold_seconds`` each, then the final fits, the evaluation,
+        the report and saving of the best model (this one or the best so far) still fit in the budget."""
         if self.seconds is None:
             return True
-        final = (FINAL_FITS + self.analysis_fits) * fold_seconds
+        final = FINAL_FITS * fold_seconds + self.finish_reserve
         needed = fold_seconds * folds_left + max(self.final_reserve, final)
         return needed + RESERVE + self.evaluation_reserve <= self.remaining()
 
-    def reserve_final(self, fold_seconds: float) -> None:
-        """Reserve time for the final fits of the current best model, given its fold time."""
-        self.final_reserve = (FINAL_FITS + self.analysis_fits) * fold_seconds
+    def can_finish(self, fold_seconds: float, finish_seconds: float) -> bool:
+        """Whether a model of ``fold_seconds`` per fold fit could still be refitted, evaluated,
+        reported and saved (``finish_seconds``) within the budget."""
+        if self.seconds is None:
+            return True
+        needed = FINAL_FITS * fold_seconds + finish_seconds + self.evaluation_reserve + RESERVE
+        return needed <= self.remaining()
+
+    def reserve_final(self, fold_seconds: float, finish_seconds: float | None = None) -> None:
+        """Reserve time for the final fits of the current best model, given its fold time, and for
+        its report and saving (``finish_seconds``; unchanged when ``None``)."""
+        if finish_seconds is not None:
+            self.finish_reserve = finish_seconds
+        self.final_reserve = FINAL_FITS * fold_seconds + self.finish_reserve

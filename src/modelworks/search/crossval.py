@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 import warnings
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from sklearn.base import clone
 
 from modelworks.evaluate.metrics import align_proba, score_all
 from modelworks.models.registry import ModelSpec
+from modelworks.models.threads import fitted_parts, predict_on_one_thread
 from modelworks.search.budget import Budget
 from modelworks.search.leaderboard import ModelResult
 
@@ -55,6 +57,8 @@ def cross_validate(
     fit_s: list[float] = []
     predict_ms: list[float] = []
     fold_s: list[float] = []
+    call_ms = size_mb = 0.0
+    parts = 0
     for i, (train, val) in enumerate(folds):
         if on_fold:
             on_fold(i)
@@ -63,9 +67,15 @@ def cross_validate(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X.iloc[train], y.iloc[train])
+            predict_on_one_thread(model)  # as the saved model will predict
             fitted = time.perf_counter()
             pred = predict_scores(model, X.iloc[val], classes)
-        done = time.perf_counter()
+            done = time.perf_counter()
+            if i == 0:  # for the estimates of the report, the curve and the bundle
+                predict_scores(model, X.iloc[val[:1]], classes)
+                call_ms = (time.perf_counter() - done) * 1000  # the fixed cost of a call
+                size_mb = _size_mb(model) * len(y) / max(len(train), 1)  # refitted on all rows
+                parts = sum(1 for _ in fitted_parts(model))
         oof[i // n_splits, val] = pred
         fit_s.append(fitted - start)
         predict_ms.append((done - fitted) * 1e6 / max(len(val), 1))
@@ -77,5 +87,24 @@ def cross_validate(
             raise Stopped(
                 f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
             )
-    result = ModelResult(spec.name, spec.label, scores, fit_s, predict_ms, spec.simplicity)
+    result = ModelResult(
+        spec.name,
+        spec.label,
+        scores,
+        fit_s,
+        predict_ms,
+        spec.simplicity,
+        call_ms=call_ms,
+        size_mb=size_mb,
+        parts=parts,
+        val_rows=int(np.mean([len(v) for _, v in folds])),
+    )
     return result, oof
+
+
+def _size_mb(model) -> float:
+    """Megabytes of the fitted model, pickled (what saving it will have to write)."""
+    try:
+        return len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+    except Exception:  # a model pickle cannot write is saved some other way, if at all
+        return 0.0

@@ -15,6 +15,7 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
 from modelworks.evaluate.metrics import METRICS, align_proba, score_all
+from modelworks.evaluate.resampling import weighted_metric
 
 ROUNDS = 25
 MAX_MEMBERS = 6
@@ -40,16 +41,19 @@ def greedy_weights(
         Restrict the selection to these row positions.
     """
     rows = np.arange(len(y)) if rows is None else rows
-    target = y.iloc[rows]
+    target = y.iloc[rows].to_numpy()
     preds = [p[rows] for p in oofs]
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     counts = np.zeros(len(preds))
     total = np.zeros_like(preds[0], dtype=float)
+    every_row = np.ones((1, len(rows)))
     for step in range(1, ROUNDS + 1):
         best, best_score = 0, -np.inf
         for i, p in enumerate(preds):
             candidate = (total + p) / step
-            s = sign * score_all([metric], target, candidate, classes, pos_label)[metric]
+            # NumPy's metric (equal to scikit-learn's to 1e-12, see evaluate/resampling.py): the
+            # selection scores hundreds of candidates, and scikit-learn validates each call for ms
+            s = sign * weighted_metric(metric, target, candidate, classes, pos_label)(every_row)[0]
             if s > best_score + 1e-12:
                 best, best_score = i, s
         counts[best] += 1

@@ -26,6 +26,24 @@ class ModelResult:
     fit_seconds: list[float]
     predict_ms_per_1000: list[float]
     simplicity: int = 5
+    #: Milliseconds of a one-row prediction: the fixed cost of every call, whatever its size.
+    call_ms: float = 0.0
+    #: Megabytes of the model pickled, scaled to a fit on every training row (what a bundle writes).
+    size_mb: float = 0.0
+    #: Estimators the fitted model is made of (a forest's trees count one each).
+    parts: int = 0
+    #: Rows of a validation fold, over which :attr:`predict_ms_per_1000` was measured.
+    val_rows: int = 1000
+
+    def prediction_seconds(self, n_rows: int, n_calls: int = 1) -> float:
+        """Estimated seconds of ``n_calls`` predictions covering ``n_rows`` rows in all.
+
+        Each call costs :attr:`call_ms`; each row what the validation folds measured per row beyond
+        that fixed part.
+        """
+        per_row = float(np.mean(self.predict_ms_per_1000)) / 1e6 if self.predict_ms_per_1000 else 0.0
+        marginal = max(per_row - self.call_ms / 1000 / max(self.val_rows, 1), 0.0)
+        return n_calls * self.call_ms / 1000 + n_rows * marginal
 
     def mean(self, metric: str) -> float:
         scores = np.asarray(self.fold_scores[metric], dtype=float)

@@ -16,7 +16,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from modelworks.evaluate.metrics import METRICS, score_all
+from modelworks.search.budget import SAFETY
 from modelworks.search.crossval import predict_scores
+from modelworks.search.leaderboard import ModelResult
 
 #: Shares of a fold's training rows at which the model is refitted.
 TRAIN_SHARES = (0.1, 0.25, 0.5, 1.0)
@@ -27,6 +29,17 @@ CURVE_FOLDS = 3
 TRAIN_SCORE_ROWS = 2000
 #: Cost of a curve in fold fits: each share of each fold is one fit on that share of the rows.
 CURVE_FITS = CURVE_FOLDS * sum(TRAIN_SHARES)
+
+
+def curve_seconds(result: ModelResult, fold_train_rows: int) -> float:
+    """Estimated seconds of the learning curve of the model cross-validated as ``result`` on folds
+    of ``fold_train_rows`` training rows: its fits on each share of each fold, and two predictions
+    after each (training rows, validation rows)."""
+    fits = CURVE_FITS * float(np.mean(result.fit_seconds))
+    scored = [min(share * fold_train_rows, TRAIN_SCORE_ROWS) + result.val_rows for share in TRAIN_SHARES]
+    rows = CURVE_FOLDS * sum(scored)
+    calls = 2 * CURVE_FOLDS * len(TRAIN_SHARES)
+    return SAFETY * (fits + result.prediction_seconds(int(rows), calls))
 
 
 @dataclass

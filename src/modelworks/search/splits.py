@@ -3,9 +3,10 @@
 Repeated rows are usually real observations (many customers share a profile), so they are kept; but a
 row whose exact copy sits on the other side of a split would be scored on what the model memorised.
 Identical rows therefore form a group that stays on one side of the test split and of every fold
-(scikit-learn's ``StratifiedGroupKFold`` and ``GroupKFold``). A class with a single row (or a single
-group of identical rows) cannot be stratified: it is kept for training and never drawn for testing.
-Without repeats or rare classes the splits are exactly scikit-learn's stratified ones.
+(each group is split as one row by scikit-learn's ``StratifiedKFold`` or ``KFold``). A class with a
+single row (or a single group of identical rows) cannot be stratified: it is kept for training and
+never drawn for testing. Without repeats or rare classes the splits are exactly scikit-learn's
+stratified ones.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import (
-    GroupKFold,
     KFold,
     RepeatedKFold,
     RepeatedStratifiedKFold,
-    StratifiedGroupKFold,
     StratifiedKFold,
     train_test_split,
 )
@@ -87,10 +86,17 @@ def cv_folds(
         else:
             splitter = (StratifiedKFold if stratify else KFold)(n_splits=cv, shuffle=True, random_state=seed)
         return list(splitter.split(X, target))
+    # one entry per group (identical rows share their label), split as plain rows would be, then
+    # spread back to rows: linear in the rows, where StratifiedGroupKFold's greedy search took 10 s
+    # on 30,000 mostly distinct rows
+    _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    labels = y.to_numpy()[first] if stratify else None
     folds: Folds = []
     for r in range(repeats):
-        grouped = (StratifiedGroupKFold if stratify else GroupKFold)(
-            n_splits=cv, shuffle=True, random_state=seed + r
-        )
-        folds += list(grouped.split(X, target, groups))
+        splitter = (StratifiedKFold if stratify else KFold)(n_splits=cv, shuffle=True, random_state=seed + r)
+        for _, val_groups in splitter.split(np.zeros((len(first), 1)), labels):
+            in_val = np.zeros(len(first), dtype=bool)
+            in_val[val_groups] = True
+            rows = in_val[inverse.ravel()]
+            folds.append((np.flatnonzero(~rows), np.flatnonzero(rows)))
     return folds

@@ -1,0 +1,107 @@
+"""The report and the bundle are reserved from measurements: prediction costs, size, drawing speed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from modelworks.models.threads import fitted_parts, predict_on_one_thread
+from modelworks.search.budget import FINAL_FITS, RESERVE, Budget, FinishCost
+from modelworks.search.ensemble import WeightedEnsemble
+from modelworks.search.leaderboard import ModelResult
+from modelworks.search.learning import CURVE_FITS, curve_seconds
+
+
+def result(call_ms=20.0, per_1000=120.0, val_rows=100, size_mb=0.0, parts=0, fit=0.5) -> ModelResult:
+    return ModelResult(
+        "m",
+        "M",
+        {"accuracy": [0.8] * 5},
+        [fit] * 5,
+        [per_1000] * 5,
+        call_ms=call_ms,
+        size_mb=size_mb,
+        parts=parts,
+        val_rows=val_rows,
+    )
+
+
+def test_prediction_seconds_split_a_calls_fixed_cost_from_its_rows() -> None:
+    r = result(call_ms=20.0, per_1000=120.0, val_rows=100)  # a 100-row call took 12 ms: all fixed cost
+    assert r.prediction_seconds(10_000, 1) == pytest.approx(0.02)
+    r = result(call_ms=2.0, per_1000=50.0, val_rows=1000)  # 50 ms per 1,000 rows, 2 of them fixed
+    assert r.prediction_seconds(100_000, 3) == pytest.approx(0.006 + 100_000 * 0.048e-3)
+
+
+def test_finish_grows_with_drawing_speed_rows_size_parts_and_predictions() -> None:
+    slow, fast = FinishCost(0.4, 1000, 20_000), FinishCost(0.2, 1000, 20_000)
+    assert slow.seconds() == pytest.approx(2 * fast.seconds())
+    assert FinishCost(0.2, 100_000, 20_000).seconds() > fast.seconds()
+    bare = fast.seconds(result(call_ms=0.0, per_1000=0.0))
+    assert bare == pytest.approx(fast.seconds())
+    assert fast.seconds(result(call_ms=0.0, per_1000=0.0, parts=400)) > bare
+    assert fast.seconds(result(call_ms=0.0, per_1000=0.0, size_mb=50)) > bare
+    assert fast.seconds(result(call_ms=0.0, per_1000=1000.0, val_rows=1000)) == pytest.approx(bare + 20.0)
+
+
+def test_can_finish_counts_final_fits_finish_intervals_and_the_reserve() -> None:
+    b = Budget(100.0, start=time.perf_counter())
+    b.evaluation_reserve = 5.0
+    left = b.remaining()
+    assert b.can_finish(1.0, left - FINAL_FITS - 5.0 - RESERVE - 1.0)
+    assert not b.can_finish(1.0, left - FINAL_FITS - 5.0 - RESERVE + 1.0)
+    assert Budget(None).can_finish(1e9, 1e9)
+
+
+def test_a_new_best_model_brings_its_own_finish_reserve() -> None:
+    b = Budget(100.0)
+    b.reserve_final(0.0, 10.0)
+    assert b.final_reserve == pytest.approx(10.0)
+    b.reserve_final(2.0, 30.0)
+    assert b.final_reserve == pytest.approx(FINAL_FITS * 2.0 + 30.0)
+    b.reserve_final(1.0)  # finish unchanged
+    assert b.final_reserve == pytest.approx(FINAL_FITS * 1.0 + 30.0)
+
+
+def test_curve_estimate_covers_its_fits_and_predictions() -> None:
+    cheap = curve_seconds(result(call_ms=0.0, per_1000=0.0, fit=1.0), 800)
+    assert cheap >= CURVE_FITS * 1.0
+    assert curve_seconds(result(call_ms=100.0, fit=1.0), 800) > cheap + 24 * 0.1 - 1e-9
+
+
+def _fitted_ensemble() -> WeightedEnsemble:
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 3)), columns=list("abc"))
+    y = (X["a"] > 0).astype(int)
+    members = [
+        ("rf", make_pipeline(StandardScaler(), RandomForestClassifier(7, n_jobs=2, random_state=0))),
+        ("et", ExtraTreesClassifier(5, n_jobs=2, random_state=0)),
+        ("lr", LogisticRegression()),
+    ]
+    return WeightedEnsemble(members, [0.4, 0.4, 0.2]).fit(X, y)
+
+
+def test_fitted_parts_reach_ensemble_members_and_their_trees() -> None:
+    model = _fitted_ensemble()
+    parts = list(fitted_parts(model))
+    # the forest's 7 trees, and the template it was built from
+    assert sum(type(p).__name__ == "DecisionTreeClassifier" for p in parts) == 8
+    assert sum(type(p).__name__ == "ExtraTreeClassifier" for p in parts) == 6
+    assert len({id(p) for p in parts}) == len(parts)
+
+
+def test_members_of_an_ensemble_predict_on_one_thread() -> None:
+    model = _fitted_ensemble()
+    before = model.predict_proba(pd.DataFrame(np.ones((4, 3)), columns=list("abc")))
+    predict_on_one_thread(model)
+    jobs = [p.n_jobs for p in fitted_parts(model) if "n_jobs" in p.get_params(deep=False)]
+    assert jobs and all(j == 1 for j in jobs if j is not None)
+    assert model.estimators[0][1][-1].n_jobs == 2  # the unfitted templates keep their threads for fitting
+    after = model.predict_proba(pd.DataFrame(np.ones((4, 3)), columns=list("abc")))
+    np.testing.assert_array_equal(before, after)
