@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +47,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from _serving import free_port, library_versions, stop_server  # noqa: E402
 from modelworks.data.schema import json_safe  # noqa: E402
 
 FULL = {
@@ -69,25 +67,8 @@ QUICK = {
 CONCURRENCY = 32
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 #: Libraries whose versions are printed beside the figures.
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "onnxruntime", "fastapi", "starlette", "uvicorn", "pydantic")
-
-
-def library_versions() -> dict[str, str | None]:
-    """Versions of Python and of the libraries on the serving path."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def training_table(data: Path | None, target: str | None, rows: int) -> tuple[pd.DataFrame, str]:
@@ -142,6 +123,7 @@ class Server:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 env=env,
+                start_new_session=True,  # its own process group, which stop_server can end whole
             )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -156,14 +138,7 @@ class Server:
         raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
     def stop(self) -> int | None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
-        return self.process.returncode
+        return stop_server(self.process)
 
 
 def sequential(url: str, records: list[dict], n: int, seconds: float) -> dict[str, Any]:
@@ -407,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         },
-        "versions": library_versions(),
+        "versions": library_versions(LIBRARIES),
         "endpoint": "POST /predict_proba, one JSON record per request, loopback",
         "results": results,
     }

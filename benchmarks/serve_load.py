@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import json
 import math
 import os
 import platform
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +46,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy and friends start 
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+
+from _serving import free_port, library_versions, stop_server  # noqa: E402
 
 LIBRARIES = (
     "numpy",
@@ -65,22 +64,6 @@ LIBRARIES = (
 #: Seconds any one load phase may take before its clients stop.
 LOAD_SECONDS = 120
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def library_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def train_bundle(out: Path) -> Path:
@@ -165,15 +148,7 @@ class Server:
         return count
 
     def stop(self) -> int | None:
-        """SIGTERM to the server (it stops its workers), SIGKILL to its process group if it lingers."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
-        return self.process.returncode
+        return stop_server(self.process)
 
 
 def percentiles(latencies_ms: list[float]) -> dict[str, float | None]:
@@ -417,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "versions": library_versions(),
+        "versions": library_versions(LIBRARIES),
         "load": [],
     }
     with tempfile.TemporaryDirectory(prefix="serve-load-") as tmp_dir:

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelworks.errors import ModelworksError
+from modelworks.search.settings import RunSettings
 
 app = typer.Typer(
     add_completion=False,
@@ -247,67 +248,32 @@ def run_workflow(
     data: str,
     target: str,
     out_dir: Path,
+    settings: RunSettings,
     *,
-    task: str = "auto",
-    metric: str | None = None,
-    time_budget: float | None = None,
-    cv: int = 5,
-    test_size: float = 0.2,
-    models: str | None = None,
-    seed: int = 0,
-    refit: bool = True,
-    ensemble: bool = True,
-    cv_repeats: int = 1,
-    prefer: str = "best",
-    costs: str | None = None,
-    threshold: bool = True,
-    unseen_categories: str = "reject",
     report: bool = True,
-    drop_duplicates: bool = False,
     sign_key_env: str | None = None,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
     started = time.perf_counter()
-    from modelworks.search.settings import check_options
-
-    # before anything is read or fitted: a mistake costs a second, not the budget
-    check_options(time_budget=time_budget, seed=seed, cv=cv, cv_repeats=cv_repeats, test_size=test_size)
+    time_budget = settings.time_budget
     check_writable(out_dir)
     key = _key(sign_key_env, sign=True)
+    budget_note = f" within {time_budget:g}s" if time_budget is not None else ""
+    # the first line comes before the heavy imports: the user sees at once that the run started
+    out.print(f"Reading {escape(str(data))}, then comparing models{budget_note}")
 
     from modelworks.data.load import load
     from modelworks.data.profile import profile
-    from modelworks.evaluate.threshold import parse_costs
     from modelworks.experiment import Experiment
 
     notes: list[str] = []
     df = load(data, notices=notes)
     for note in notes:
         err.print(f"notice: {escape(note)}")
-    prof = profile(df, target, task=task, seed=seed)
+    prof = profile(df, target, task=settings.task, seed=settings.seed)
     if time_budget is not None:  # the promise covers loading and profiling too
-        time_budget = max(time_budget - (time.perf_counter() - started), 1.0)
-    exp = Experiment(
-        df,
-        target,
-        task=task,
-        metric=metric,
-        time_budget=time_budget,
-        cv=cv,
-        test_size=test_size,
-        seed=seed,
-        refit=refit,
-        ensemble=ensemble,
-        cv_repeats=cv_repeats,
-        prefer=prefer,
-        costs=parse_costs(costs) if costs else None,
-        threshold=threshold,
-        unseen_categories=unseen_categories,
-        drop_duplicates=drop_duplicates,
-        progress=True,
-        console=err,
-        models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
-    )
+        settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
+    exp = Experiment(df, target, settings, progress=True, console=err)
     print_cleaning(exp)
     for w in prof.warnings:
         if w.severity != "info":
@@ -371,28 +337,34 @@ def run(
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
-    run_workflow(
-        data,
-        target,
-        out_dir or Path("modelworks-out") / stem,
+    # before anything is read or fitted: a mistake costs a second, not the budget
+    settings = RunSettings(
         task=task,
         metric=metric,
         time_budget=time_budget,
         cv=cv,
         test_size=test_size,
-        models=models,
+        models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
         seed=seed,
         refit=refit,
         ensemble=ensemble,
         cv_repeats=cv_repeats,
         prefer=prefer,
-        costs=costs,
+        costs=_parse_costs(costs),
         threshold=threshold,
         unseen_categories=unseen_categories,
-        report=report,
         drop_duplicates=drop_duplicates,
-        sign_key_env=sign_key_env,
     )
+    out_path = out_dir or Path("modelworks-out") / stem
+    run_workflow(data, target, out_path, settings, report=report, sign_key_env=sign_key_env)
+
+
+def _parse_costs(costs: str | None) -> tuple[float, float] | None:
+    if not costs:
+        return None
+    from modelworks.evaluate.threshold import parse_costs
+
+    return parse_costs(costs)
 
 
 @app.command()
@@ -411,9 +383,8 @@ def demo(
         csv = Path(tmp) / "churn.csv"
         make_churn(seed=seed).to_csv(csv, index=False)
         out.print(f"Demo: generated churn table with {sum(1 for _ in csv.open()) - 1:,} customers")
-        run_workflow(
-            str(csv), "will_churn", out_dir, time_budget=time_budget, seed=seed, sign_key_env=sign_key_env
-        )
+        settings = RunSettings(time_budget=time_budget, seed=seed)
+        run_workflow(str(csv), "will_churn", out_dir, settings, sign_key_env=sign_key_env)
 
 
 @app.command("profile")

@@ -12,7 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,9 +29,9 @@ from modelworks.data.checks import check_classes, check_features, target_copies
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import load
 from modelworks.data.profile import Profile, profile
-from modelworks.data.schema import UNSEEN_POLICIES, build_schema
+from modelworks.data.schema import build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
-from modelworks.errors import ConfigError, ModelworksError
+from modelworks.errors import ModelworksError
 from modelworks.evaluate.evaluation import Evaluation, EvaluationContext, evaluate_predictions
 from modelworks.evaluate.metrics import METRICS, metric_names
 from modelworks.evaluate.resampling import (
@@ -45,12 +45,12 @@ from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import RESERVE, Budget, FinishCost, plan_intervals, scale
+from modelworks.search.budget import RESERVE, Budget, FinishCost, plan_intervals, schedule
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
-from modelworks.search.leaderboard import PREFER, Leaderboard, ModelResult
+from modelworks.search.leaderboard import Leaderboard, ModelResult
 from modelworks.search.learning import CURVE_FOLDS, LearningCurve, curve_seconds, learning_curve
-from modelworks.search.settings import check_folds, check_options
+from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 
 if TYPE_CHECKING:
@@ -101,31 +101,14 @@ class Experiment:
         The table (anything :func:`modelworks.load` reads).
     target : str
         Name of the column to predict.
-    task : {"auto", "binary", "multiclass", "regression"}
-        Detected from the target when ``"auto"``.
-    metric : str, optional
-        Ranking metric; defaults to ROC AUC (binary), log loss (multiclass), RMSE (regression).
-    time_budget : float, optional
-        Seconds for the whole experiment (comparison, evaluation and final fit); ``None``: no limit.
-    cv : int
-        Number of cross-validation folds.
-    test_size : float
-        Share of rows held out for the test set.
-    models : list of str, optional
-        Restrict the zoo to these model names.
-    seed : int
-        Seed of every random choice.
-    n_jobs : int, optional
-        Threads for models that use them; defaults to the number of CPUs.
-    refit : bool
-        Refit the chosen pipeline on all rows (train and test) before saving.
-    ensemble : bool
-        Also consider a weighted ensemble of the best models (see :mod:`modelworks.search.ensemble`).
-    unseen_categories : {"reject", "allow"}
-        Schema policy of the prediction server for categories never seen in training.
-    drop_duplicates : bool
-        Drop exact repeated rows. By default they are kept (they are usually real observations) and
-        grouped, so that no repeat sits on both sides of the test split or of a fold.
+    settings : RunSettings, optional
+        Every option of the run (:class:`~modelworks.search.settings.RunSettings`); defaults apply
+        where not given.
+    **options
+        Any field of :class:`~modelworks.search.settings.RunSettings` (``task``, ``metric``,
+        ``time_budget``, ``cv``, ``test_size``, ``models``, ``seed``, ``n_jobs``, ``refit``,
+        ``ensemble``, ``cv_repeats``, ``prefer``, ``threshold``, ``costs``, ``alpha``,
+        ``unseen_categories``, ``drop_duplicates``), overriding ``settings``.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -140,50 +123,33 @@ class Experiment:
         self,
         data,
         target: str,
+        settings: RunSettings | None = None,
         *,
-        task: str = "auto",
-        metric: str | None = None,
-        time_budget: float | None = None,
-        cv: int = 5,
-        test_size: float = 0.2,
-        models: list[str] | None = None,
-        seed: int = 0,
-        n_jobs: int | None = None,
-        refit: bool = True,
-        ensemble: bool = True,
-        cv_repeats: int = 1,
-        prefer: str = "best",
-        threshold: bool = True,
-        costs: tuple[float, float] | None = None,
-        alpha: float = 0.05,
-        unseen_categories: str = "reject",
-        drop_duplicates: bool = False,
         progress: bool = False,
         console: Console | None = None,
+        **options: Any,
     ):
-        check_options(time_budget=time_budget, seed=seed, cv=cv, cv_repeats=cv_repeats, test_size=test_size)
-        if prefer not in PREFER:
-            raise ConfigError(f"--prefer must be one of {', '.join(PREFER)} (got {prefer!r})")
-        if unseen_categories not in UNSEEN_POLICIES:
-            raise ConfigError(
-                f"--unseen-categories must be one of {', '.join(UNSEEN_POLICIES)} (got {unseen_categories!r})"
-            )
+        # keywords override the settings; both are checked before any data is read
+        settings = (settings or RunSettings()).replace(**options) if options else (settings or RunSettings())
+        self.settings = settings
+        time_budget, task, metric = settings.time_budget, settings.task, settings.metric
+        models = list(settings.models) if settings.models else None
         self.budget = Budget(time_budget)
         self.data = load(data)
         self.target = target
-        self.cv = cv
-        self.test_size = test_size
-        self.seed = seed
-        self.n_jobs = n_jobs or os.cpu_count() or 1
-        self.refit = refit
-        self.ensemble = ensemble
-        self.cv_repeats = cv_repeats
-        self.prefer = prefer
-        self.tune_threshold = threshold
-        self.costs = costs
-        self.alpha = alpha
-        self.unseen_categories = unseen_categories
-        self.drop_duplicates = drop_duplicates
+        self.cv = settings.cv
+        self.test_size = settings.test_size
+        self.seed = settings.seed
+        self.n_jobs = settings.n_jobs or os.cpu_count() or 1
+        self.refit = settings.refit
+        self.ensemble = settings.ensemble
+        self.cv_repeats = settings.cv_repeats
+        self.prefer = settings.prefer
+        self.tune_threshold = settings.threshold
+        self.costs = settings.costs
+        self.alpha = settings.alpha
+        self.unseen_categories = settings.unseen_categories
+        self.drop_duplicates = settings.drop_duplicates
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -287,11 +253,12 @@ class Experiment:
         return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs, fewest)
 
     def compare(self) -> Leaderboard:
-        """Cross-validate every candidate on the same folds, cheapest first, within the budget."""
+        """Cross-validate every candidate on the same folds, within the budget, in the order of
+        :func:`~modelworks.search.budget.schedule` (cheapest, leading booster, then cheapest first)."""
         if self.leaderboard is not None:
             return self.leaderboard
         n_fold_rows = len(self.folds[0][0])
-        order = sorted(self.specs, key=lambda s: (scale(s, n_fold_rows), s.name))
+        order = schedule(self.specs, n_fold_rows)
         results: list[ModelResult] = []
         skipped: list[tuple[str, str]] = []
         show = self.progress and self.console.is_terminal

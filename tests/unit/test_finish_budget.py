@@ -105,3 +105,40 @@ def test_members_of_an_ensemble_predict_on_one_thread() -> None:
     assert model.estimators[0][1][-1].n_jobs == 2  # the unfitted templates keep their threads for fitting
     after = model.predict_proba(pd.DataFrame(np.ones((4, 3)), columns=list("abc")))
     np.testing.assert_array_equal(before, after)
+
+
+def test_schedule_runs_the_cheapest_then_the_leading_booster_then_by_cost() -> None:
+    from modelworks.models.registry import candidates
+    from modelworks.search.budget import scale, schedule
+
+    specs = candidates("binary")
+    order = schedule(specs, 20_000)
+    by_cost = sorted(specs, key=lambda s: (scale(s, 20_000), s.name))
+    assert order[0] is by_cost[0]
+    assert order[1].name == "lightgbm"
+    assert [s.name for s in order[2:]] == [
+        s.name for s in by_cost if s.name not in {order[0].name, "lightgbm"}
+    ]
+    without = [s for s in specs if s.name != "lightgbm"]
+    assert schedule(without, 20_000)[1].name == "hist_gradient_boosting"
+    few = [s for s in specs if s.name in {"linear", "ridge"}]
+    assert [s.name for s in schedule(few, 20_000)] == [
+        s.name for s in sorted(few, key=lambda s: (scale(s, 20_000), s.name))
+    ]
+
+
+def test_preprocessing_is_learned_per_recipe_and_not_charged_to_the_model() -> None:
+    from modelworks.models.registry import REGISTRY
+    from modelworks.search.budget import SAFETY, scale
+
+    b = Budget(None)
+    linear, forest, tree = REGISTRY["linear"], REGISTRY["random_forest"], REGISTRY["decision_tree"]
+    b.record(linear, 10_000, fold_seconds=3.0, prepare_seconds=2.0)  # 2 s of it was encoding
+    assert b.unit() == pytest.approx(1.0 / scale(linear, 10_000))
+    assert b.prepare_seconds("scaled", 20_000) == pytest.approx(4.0)
+    # the tree recipe is not measured yet: the slowest measured recipe stands in for it
+    assert b.prepare_seconds("tree", 10_000) == pytest.approx(2.0)
+    b.record(tree, 10_000, fold_seconds=1.0, prepare_seconds=0.5)
+    assert b.prepare_seconds("tree", 10_000) == pytest.approx(0.5)
+    expected = SAFETY * (0.5 + b.unit() * scale(forest, 10_000))
+    assert b.estimate_fold(forest, 10_000) == pytest.approx(expected)

@@ -34,6 +34,18 @@ def _pipeline(estimator):
     return make_pipeline(pre, estimator)
 
 
+def _fitted(task: str, X: pd.DataFrame, noise: np.ndarray | float = 0.0):
+    """A target of ``task`` driven by 'a', 'b' and 'colour' (not 'noise'), and a pipeline fitted to it."""
+    signal = 2 * X["a"] - X["b"] + (X["colour"] == "red") + noise
+    if task == "regression":
+        y, model = signal.to_numpy(), _pipeline(LinearRegression())
+    elif task == "binary":
+        y, model = (signal > 0).to_numpy(), _pipeline(LogisticRegression())
+    else:
+        y, model = np.digitize(signal, [-1, 1]), _pipeline(LogisticRegression())
+    return y, model.fit(X, y)
+
+
 class Counting:
     """Counts the calls reaching the wrapped pipeline's prediction methods."""
 
@@ -69,15 +81,8 @@ class Counting:
 )
 def test_equals_scikit_learn(task: str, scoring: str | None) -> None:
     X = _table()
-    rng = np.random.default_rng(1)
-    signal = 2 * X["a"] - X["b"] + (X["colour"] == "red") + rng.normal(scale=0.5, size=len(X))
-    if task == "regression":
-        y, model = signal.to_numpy(), _pipeline(LinearRegression())
-    elif task == "binary":
-        y, model = (signal > 0).to_numpy(), _pipeline(LogisticRegression())
-    else:
-        y, model = np.digitize(signal, [-1, 1]), _pipeline(LogisticRegression())
-    model.fit(X, y)
+    noise = np.random.default_rng(1).normal(scale=0.5, size=len(X))
+    y, model = _fitted(task, X, noise)
     ours = permutation_importance(model, X, y, scoring=scoring, n_repeats=3, random_state=4)
     theirs = inspection.permutation_importance(model, X, y, scoring=scoring, n_repeats=3, random_state=4)
     np.testing.assert_allclose(ours.importances, theirs.importances, rtol=0, atol=1e-12)
@@ -129,14 +134,7 @@ def test_partial_dependence_equals_scikit_learn_in_one_call(task: str, column: s
     from modelworks.plots._inspection import _grid, _partial_dependence
 
     X = _table(150)
-    signal = 2 * X["a"] - X["b"] + (X["colour"] == "red")
-    if task == "regression":
-        y, model = signal.to_numpy(), _pipeline(LinearRegression())
-    elif task == "binary":
-        y, model = (signal > 0).to_numpy(), _pipeline(LogisticRegression())
-    else:
-        y, model = np.digitize(signal, [-1, 1]), _pipeline(LogisticRegression())
-    model.fit(X, y)
+    y, model = _fitted(task, X)
     categorical = column == "colour"
     grid = _grid(X[column], categorical, 12, 20)
     counted = Counting(model)

@@ -12,9 +12,10 @@ import pandas as pd
 
 from modelworks.data.kinds import as_category_strings, parse_numbers
 from modelworks.errors import SchemaError
+from modelworks.search.settings import UNSEEN_CHOICES
 
 MAX_CATEGORIES = 1000
-UNSEEN_POLICIES = ("reject", "allow")
+UNSEEN_POLICIES = UNSEEN_CHOICES
 
 
 def json_safe(value: Any) -> Any:

@@ -15,6 +15,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from modelworks.evaluate.resampling import BCA_MAX_ROWS
 from modelworks.models.registry import ModelSpec
 from modelworks.search.leaderboard import ModelResult
@@ -142,6 +144,24 @@ def plan_intervals(n_test: int, seconds_per_cell: float, budget_seconds: float |
     return IntervalPlan(resamples, cost(resamples), seconds_per_cell, note)
 
 
+#: The strong model run right after the cheapest one, before the other families: gradient boosting
+#: wins most tabular comparisons (Grinsztajn et al. 2022; AutoGluon and FLAML both start there), so a
+#: tight budget should not spend itself on weaker families first. The first of these that is a
+#: candidate leads.
+LEADERS = ("lightgbm", "hist_gradient_boosting", "xgboost", "catboost")
+
+
+def schedule(specs: list[ModelSpec], n_rows: int) -> list[ModelSpec]:
+    """The order candidates run in: the cheapest (it also measures the machine), then the leading
+    gradient-boosting model, then the rest cheapest first."""
+    order = sorted(specs, key=lambda s: (scale(s, n_rows), s.name))
+    leader = next((s for name in LEADERS for s in order if s.name == name), None)
+    if leader is None or len(order) < 3:
+        return order
+    rest = [s for s in order[1:] if s is not leader]
+    return [order[0], leader, *rest] if order[0] is not leader else order
+
+
 def scale(spec: ModelSpec, n_rows: int) -> float:
     """Relative cost of fitting ``spec`` on ``n_rows`` rows."""
     return spec.cost * max(n_rows / 1000, 0.05) ** spec.exponent
@@ -162,6 +182,7 @@ class Budget:
     seconds: float | None
     start: float = field(default_factory=time.perf_counter)
     _units: list[float] = field(default_factory=list)
+    _prepare: dict[str, list[float]] = field(default_factory=dict)
     #: Seconds for the final fits, the report and saving of the best model so far.
     final_reserve: float = 0.0
     #: Seconds the test-set evaluation takes beyond the final fits (bootstrap intervals).
@@ -178,9 +199,16 @@ class Budget:
             return float("inf")
         return self.seconds - self.elapsed()
 
-    def record(self, spec: ModelSpec, n_rows: int, fold_seconds: float) -> None:
-        """Learn the machine's speed from a measured fold fit."""
-        self._units.append(fold_seconds / scale(spec, n_rows))
+    def record(self, spec: ModelSpec, n_rows: int, fold_seconds: float, prepare_seconds: float = 0.0) -> None:
+        """Learn the machine's speed from a measured fold of ``spec`` on ``n_rows`` training rows.
+
+        ``prepare_seconds`` of the fold went to the preprocessing (cleaning, encoding), which costs
+        the same for every model of its recipe: it is learned per recipe, and only the rest of the
+        fold measures the model.
+        """
+        self._units.append(max(fold_seconds - prepare_seconds, 0.0) / scale(spec, n_rows))
+        if prepare_seconds > 0:
+            self._prepare.setdefault(spec.family, []).append(prepare_seconds / max(n_rows, 1))
 
     def unit(self) -> float:
         if not self._units:
@@ -188,9 +216,17 @@ class Budget:
         ordered = sorted(self._units)
         return ordered[len(ordered) // 2]
 
+    def prepare_seconds(self, family: str, n_rows: int) -> float:
+        """Measured seconds of one fold's preprocessing for recipe ``family`` (the slowest recipe
+        measured when this one has not been yet; 0 before any)."""
+        rates = self._prepare.get(family) or [max(r) for r in self._prepare.values()]
+        if not rates:
+            return 0.0
+        return float(np.median(rates)) * n_rows
+
     def estimate_fold(self, spec: ModelSpec, n_rows: int) -> float:
-        """Estimated seconds of one fold (fit and predict) of ``spec``."""
-        return SAFETY * self.unit() * scale(spec, n_rows)
+        """Estimated seconds of one fold (preprocessing, fit and predict) of ``spec``."""
+        return SAFETY * (self.prepare_seconds(spec.family, n_rows) + self.unit() * scale(spec, n_rows))
 
     def can_start(self, spec: ModelSpec, n_rows: int, n_folds: int) -> bool:
         """Whether ``spec`` would finish its folds and still leave time for the final fits."""

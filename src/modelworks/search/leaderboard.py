@@ -9,9 +9,10 @@ import pandas as pd
 
 from modelworks.evaluate.metrics import METRICS
 from modelworks.evaluate.stats import TestResult, tie_group
+from modelworks.search.settings import PREFER_CHOICES
 
 #: How to choose among the models not significantly worse than the best.
-PREFER = ("best", "simple", "fast")
+PREFER = PREFER_CHOICES
 #: Tied models named in the verdict; the rest are counted.
 MAX_NAMED = 5
 

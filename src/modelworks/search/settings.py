@@ -1,12 +1,16 @@
-"""Checks of the run's numeric options, shared by the command line and the Python API.
+"""The run's options as one object, and their checks, shared by the command line and the Python API.
 
-Each check raises :class:`~modelworks.errors.ConfigError` with one sentence naming the option, the
-value and what to use instead, before any data is read.
+:class:`RunSettings` is built once (by ``modelworks run`` from its flags, or by
+:class:`~modelworks.experiment.Experiment` from its keywords) and travels whole. Each check raises
+:class:`~modelworks.errors.ConfigError` with one sentence naming the option, the value and what to use
+instead, before any data is read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 from modelworks.errors import ConfigError
 
@@ -50,3 +54,96 @@ def check_folds(cv: int, n_train: int, largest_class: int | None) -> None:
     if cv > limit:
         what = f"{n_train} training rows" if largest_class is None else f"largest class's {limit} rows"
         raise ConfigError(f"--cv {cv} is more than the {what} allow; use --cv {max(2, min(limit, 5))}")
+
+
+#: Choices of ``prefer`` and ``unseen_categories`` (kept here so the check needs no heavy import).
+PREFER_CHOICES = ("best", "simple", "fast")
+UNSEEN_CHOICES = ("reject", "allow")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every option of a run.
+
+    Attributes
+    ----------
+    task : {"auto", "binary", "multiclass", "regression"}
+        Detected from the target when ``"auto"``.
+    metric : str, optional
+        Ranking metric; defaults to ROC AUC (binary), log loss (multiclass), RMSE (regression).
+    time_budget : float, optional
+        Seconds for the whole run (comparison, evaluation, report and bundle); ``None``: no limit.
+    cv : int
+        Cross-validation folds.
+    test_size : float
+        Share of rows held out for the test set.
+    models : tuple of str, optional
+        Restrict the zoo to these model names.
+    seed : int
+        Seed of every random choice.
+    n_jobs : int, optional
+        Threads for models that use them; defaults to the number of CPUs.
+    refit : bool
+        Refit the chosen pipeline on all rows (train and test) before saving.
+    ensemble : bool
+        Also consider a weighted ensemble of the best models.
+    cv_repeats : int
+        Repeat the K-fold split this many times (more power for the significance tests).
+    prefer : {"best", "simple", "fast"}
+        Among the models tied with the best, which one to choose.
+    threshold : bool
+        Binary: tune the decision threshold out of fold (F1, or ``costs``).
+    costs : tuple of float, optional
+        Binary: costs of a false positive and a false negative.
+    alpha : float
+        Significance level of the comparisons.
+    unseen_categories : {"reject", "allow"}
+        Schema policy of the prediction server for categories never seen in training.
+    drop_duplicates : bool
+        Drop exact repeated rows. By default they are kept and grouped, so that no repeat sits on
+        both sides of the test split or of a fold.
+    """
+
+    task: str = "auto"
+    metric: str | None = None
+    time_budget: float | None = None
+    cv: int = 5
+    test_size: float = 0.2
+    models: tuple[str, ...] | None = None
+    seed: int = 0
+    n_jobs: int | None = None
+    refit: bool = True
+    ensemble: bool = True
+    cv_repeats: int = 1
+    prefer: str = "best"
+    threshold: bool = True
+    costs: tuple[float, float] | None = None
+    alpha: float = 0.05
+    unseen_categories: str = "reject"
+    drop_duplicates: bool = False
+
+    def __post_init__(self) -> None:
+        if self.models is not None and not isinstance(self.models, tuple):
+            object.__setattr__(self, "models", tuple(self.models))
+        check_options(
+            time_budget=self.time_budget,
+            seed=self.seed,
+            cv=self.cv,
+            cv_repeats=self.cv_repeats,
+            test_size=self.test_size,
+        )
+        if self.prefer not in PREFER_CHOICES:
+            raise ConfigError(f"--prefer must be one of {', '.join(PREFER_CHOICES)} (got {self.prefer!r})")
+        if self.unseen_categories not in UNSEEN_CHOICES:
+            raise ConfigError(
+                f"--unseen-categories must be one of {', '.join(UNSEEN_CHOICES)} "
+                f"(got {self.unseen_categories!r})"
+            )
+
+    def replace(self, **changes: object) -> RunSettings:
+        """These settings with ``changes`` (checked again); an unknown option name is refused."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise TypeError(f"unknown run option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
