@@ -161,10 +161,8 @@ def ranks(rows: list[dict]) -> dict[str, float]:
     totals: dict[str, list[float]] = {}
     for group in by_dataset.values():
         lower = group[0]["metric"] in LOWER_IS_BETTER
-        values = [
-            (np.inf if lower else -np.inf) if r["score"] is None else r["score"] * (1 if lower else -1)
-            for r in group
-        ]
+        # oriented so that lower is better; a failure is worst
+        values = [np.inf if r["score"] is None else r["score"] * (1 if lower else -1) for r in group]
         for r, rank in zip(group, pd.Series(values).rank(method="average"), strict=True):
             r["rank"] = float(rank)
             totals.setdefault(r["system"], []).append(float(rank))
