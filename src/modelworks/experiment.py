@@ -333,13 +333,45 @@ class Experiment:
 
     def _add_ensemble(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
         """Add a weighted ensemble of the best models, if it mixes several and the budget allows."""
-        top = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
-        oofs = [self._oof[r.name].mean(axis=0) for r in top]
+        pool = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
+        while True:
+            selected = self._select_ensemble(pool)
+            if selected is None:
+                skipped.append(("ensemble", f"ensemble selection kept only {pool[0].name}"))
+                return
+            ensemble, members = selected
+            if self.budget.can_finish(float(np.mean(ensemble.fit_seconds)), self._finish.seconds(ensemble)):
+                break
+            # too slow to refit, report and save whole: leave out its slowest member, select again
+            slowest = max((r for r, _ in members), key=lambda r: float(np.mean(r.fit_seconds)))
+            pool = [r for r in pool if r is not slowest]
+            if len(pool) < 2:
+                reason = "its final fits, report and bundle would not finish within the time budget"
+                skipped.append(("ensemble", reason))
+                return
+        ensemble.fold_scores = cross_fitted_scores(
+            [self._oof[r.name] for r, _ in members],
+            self.y_train,
+            self.folds,
+            self.metrics,
+            self.classes,
+            self.positive_label,
+            n_splits=self.cv,
+        )
+        results.append(ensemble)
+        self._ensemble = [(r.name, float(w)) for r, w in members]
+        best = Leaderboard(self.metric, self.metrics, list(results)).best
+        if best.name == "ensemble":
+            self._reserve_for(best)
+
+    def _select_ensemble(self, pool: list[ModelResult]) -> tuple[ModelResult, list] | None:
+        """Ensemble selection over ``pool``: the ensemble's (unscored) result and its weighted
+        members, or ``None`` when it keeps a single model."""
+        oofs = [self._oof[r.name].mean(axis=0) for r in pool]
         weights = greedy_weights(oofs, self.y_train, self.metric, self.classes, self.positive_label)
-        members = [(r, w) for r, w in zip(top, weights, strict=True) if w > 0]
+        members = [(r, w) for r, w in zip(pool, weights, strict=True) if w > 0]
         if len(members) < 2:
-            skipped.append(("ensemble", f"ensemble selection kept only {members[0][0].name}"))
-            return
+            return None
         fold_fit = [sum(r.fit_seconds[i] for r, _ in members) for i in range(len(self.folds))]
         predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
         label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
@@ -355,25 +387,7 @@ class Experiment:
             parts=sum(r.parts for r, _ in members),
             val_rows=members[0][0].val_rows,
         )
-        if not self.budget.can_finish(float(np.mean(fold_fit)), self._finish.seconds(ensemble)):
-            skipped.append(
-                ("ensemble", "its final fits, report and bundle would not finish within the time budget")
-            )
-            return
-        ensemble.fold_scores = cross_fitted_scores(
-            [self._oof[r.name] for r, _ in members],
-            self.y_train,
-            self.folds,
-            self.metrics,
-            self.classes,
-            self.positive_label,
-            n_splits=self.cv,
-        )
-        results.append(ensemble)
-        self._ensemble = [(r.name, float(w)) for r, w in members]
-        best = Leaderboard(self.metric, self.metrics, list(results)).best
-        if best.name == "ensemble":
-            self._reserve_for(best)
+        return ensemble, members
 
     def _reserve_for(self, best: ModelResult) -> None:
         """Keep time for the final fits, report and saving of ``best``, from its measured times."""
