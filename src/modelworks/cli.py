@@ -333,6 +333,9 @@ def run(
             "--drop-duplicates", help="Drop exact repeated rows (kept by default, grouped across splits)."
         ),
     ] = False,
+    tune: Annotated[
+        bool, typer.Option(help="Tune the best booster family with Optuna in the budget left.")
+    ] = True,
     sign_key_env: SignKey = None,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
@@ -354,6 +357,7 @@ def run(
         threshold=threshold,
         unseen_categories=unseen_categories,
         drop_duplicates=drop_duplicates,
+        tune=tune,
     )
     out_path = out_dir or Path("modelworks-out") / stem
     run_workflow(data, target, out_path, settings, report=report, sign_key_env=sign_key_env)

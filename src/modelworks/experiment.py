@@ -41,6 +41,7 @@ from modelworks.evaluate.resampling import (
     weighted_metric,
 )
 from modelworks.evaluate.threshold import ThresholdChoice, choose_threshold
+from modelworks.models.boosting import set_rounds
 from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
@@ -55,6 +56,7 @@ from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 
 if TYPE_CHECKING:
     from modelworks.plots.accessors import ExperimentPlots
+    from modelworks.search.tuning import Tuning
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Experiment:
         Any field of :class:`~modelworks.search.settings.RunSettings` (``task``, ``metric``,
         ``time_budget``, ``cv``, ``test_size``, ``models``, ``seed``, ``n_jobs``, ``refit``,
         ``ensemble``, ``cv_repeats``, ``prefer``, ``threshold``, ``costs``, ``alpha``,
-        ``unseen_categories``, ``drop_duplicates``), overriding ``settings``.
+        ``unseen_categories``, ``drop_duplicates``, ``tune``), overriding ``settings``.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -150,6 +152,8 @@ class Experiment:
         self.alpha = settings.alpha
         self.unseen_categories = settings.unseen_categories
         self.drop_duplicates = settings.drop_duplicates
+        self.tune = settings.tune
+        self.tuning: Tuning | None = None
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -159,6 +163,8 @@ class Experiment:
         self.leaderboard: Leaderboard | None = None
         self.evaluation: Evaluation | None = None
         self._oof: dict[str, np.ndarray] = {}
+        #: Boosting rounds of the final fits of boosters stopped early in cross-validation.
+        self._rounds: dict[str, int] = {}
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
         self._curve: LearningCurve | None = None
@@ -250,7 +256,10 @@ class Experiment:
             )
         spec = next(s for s in self.specs if s.name == name)
         fewest = min(len(train) for train, _ in self.folds)
-        return build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs, fewest)
+        pipe = build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs, fewest)
+        if name in self._rounds:  # no validation part left to stop on: the folds' mean best rounds
+            set_rounds(pipe[-1], self._rounds[name])
+        return pipe
 
     def compare(self) -> Leaderboard:
         """Cross-validate every candidate on the same folds, within the budget, in the order of
@@ -290,39 +299,18 @@ class Experiment:
                         left="" if left == float("inf") else f"{max(left, 0):.0f}s left",
                     )
 
-                try:
-                    result, oof = cross_validate(
-                        spec,
-                        self.pipeline(spec.name),
-                        self.X_train,
-                        self.y_train,
-                        self.folds,
-                        self.metrics,
-                        self.classes,
-                        self.positive_label,
-                        self.budget,
-                        must_finish=not results,
-                        on_fold=on_fold,
-                        n_splits=self.cv,
-                    )
-                except Stopped as stop:
-                    skipped.append((spec.name, str(stop)))
-                except Exception as exc:  # a model failing must not end the comparison
-                    skipped.append(
-                        (
-                            spec.name,
-                            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                        )
-                    )
+                outcome = self._cross_validate(spec, must_finish=not results, on_fold=on_fold)
+                if isinstance(outcome, str):
+                    skipped.append((spec.name, outcome))
                 else:
-                    results.append(result)
-                    self._oof[spec.name] = oof
-                    board = Leaderboard(self.metric, self.metrics, list(results))
-                    self._reserve_for(board.best)
+                    results.append(outcome)
+                    self._reserve_for(Leaderboard(self.metric, self.metrics, list(results)).best)
                 bar.advance(job)
         if not results:
             reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no candidate models"
             raise ModelworksError(f"no model finished ({reasons}); raise --time-budget or check the data")
+        if self.tune:
+            self._tune(results, skipped)
         if self.ensemble and len(results) >= 2:
             self._add_ensemble(results, skipped)
         self.leaderboard = Leaderboard(self.metric, self.metrics, results, skipped)
@@ -330,6 +318,97 @@ class Experiment:
             test_fraction=1 / (self.cv - 1), alpha=self.alpha, prefer=self.prefer
         )
         return self.leaderboard
+
+    def _cross_validate(self, spec: ModelSpec, must_finish: bool = False, on_fold=None, after_fold=None):
+        """Cross-validate ``spec`` and keep its out-of-fold predictions (and a booster's rounds);
+        its result, or why it was not compared."""
+        try:
+            result, oof = cross_validate(
+                spec,
+                self.pipeline(spec.name),
+                self.X_train,
+                self.y_train,
+                self.folds,
+                self.metrics,
+                self.classes,
+                self.positive_label,
+                self.budget,
+                must_finish=must_finish,
+                on_fold=on_fold,
+                n_splits=self.cv,
+                after_fold=after_fold,
+            )
+        except Stopped as stop:
+            if after_fold is not None:
+                raise  # the tuner counts pruned and stopped trials itself
+            return str(stop)
+        except Exception as exc:  # a model failing must not end the comparison
+            if after_fold is not None:
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return f"failed: {type(exc).__name__}: {first}"
+        self._oof[spec.name] = oof
+        if result.rounds:
+            self._rounds[spec.name] = round(float(np.mean(result.rounds)))
+        return result
+
+    def _tune(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
+        """Tune the booster family with the best result in what is left of the budget
+        (:func:`~modelworks.search.tuning.tune`); its best trial joins ``results``."""
+        from modelworks.search.tuning import SPACES, tune
+
+        by_name = {s.name: s for s in self.specs}
+        ranked = [
+            (by_name[r.name], r)
+            for r in Leaderboard(self.metric, self.metrics, list(results)).results
+            if r.name in by_name and by_name[r.name].family_name in SPACES
+        ]
+        if not ranked:
+            return
+        family = ranked[0][0].family_name
+        bases = [(spec, r) for spec, r in ranked if spec.family_name == family]
+        n_fold_rows = len(self.folds[0][0])
+
+        def run(spec: ModelSpec, after_fold):
+            self.specs.append(spec)  # so that pipeline(spec.name) builds it
+            self._rounds.pop(spec.name, None)  # an earlier trial's rounds: this one stops early itself
+            try:
+                return self._cross_validate(spec, after_fold=after_fold), self._oof[spec.name]
+            finally:
+                self.specs.remove(spec)
+
+        def can_start(spec: ModelSpec) -> bool:
+            return self.budget.can_start(spec, n_fold_rows, len(self.folds))
+
+        # trials leave time for the ensemble of the models so far to be refitted, reported and saved
+        pool = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
+        selected = self._select_ensemble(pool) if self.ensemble and len(pool) >= 2 else None
+        if selected is not None:
+            kept = self.budget.final_reserve, self.budget.finish_reserve
+            self._reserve_for(selected[0])
+            if self.budget.final_reserve < kept[0]:
+                self.budget.final_reserve, self.budget.finish_reserve = kept
+
+        tuned = tune(
+            bases,
+            run,
+            can_start,
+            self.metric,
+            METRICS[self.metric].greater_is_better,
+            self.seed,
+            self.budget.seconds is not None,
+            BuildContext(task=self.task, seed=self.seed, columns=self.columns),
+        )
+        if tuned is None:
+            skipped.append((f"{family}_tuned", "no tuning trial finished within the time budget"))
+            return
+        spec, result, oof, self.tuning = tuned
+        self.specs.append(spec)
+        self._oof[spec.name] = oof
+        if result.rounds:
+            self._rounds[spec.name] = round(float(np.mean(result.rounds)))
+        results.append(result)
+        self._reserve_for(Leaderboard(self.metric, self.metrics, list(results)).best)
 
     def _add_ensemble(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
         """Add a weighted ensemble of the best models, if it mixes several and the budget allows."""
@@ -550,6 +629,7 @@ class Experiment:
             "fold_scores": board.fold_scores(),
             "skipped": [{"model": n, "reason": r} for n, r in board.skipped],
             "cleaning": self.cleaning.to_dict(),
+            **({"tuning": self.tuning.to_dict()} if self.tuning is not None else {}),
             "time_budget": self.budget.seconds,
             "elapsed_seconds": round(self.budget.elapsed(), 3),
             "data_sha256": self.data_sha256,

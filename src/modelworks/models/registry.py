@@ -59,6 +59,12 @@ class ModelSpec:
         Lower is simpler (used to prefer simple models among tied ones).
     max_rows : int or None
         Above this many training rows the model is skipped (kernel SVM is quadratic).
+    patience : int
+        Boosters: rounds without improvement on the fold's validation part that stop the fit
+        (:mod:`modelworks.models.boosting`); 0 for models fitted as built.
+    group : str
+        The model family this configuration belongs to (``lightgbm`` for ``lightgbm_large``); the
+        name itself when empty.
     """
 
     name: str
@@ -70,6 +76,13 @@ class ModelSpec:
     simplicity: int = 5
     max_rows: int | None = None
     tasks: tuple[str, ...] = ("binary", "multiclass", "regression")
+    patience: int = 0
+    group: str = ""
+
+    @property
+    def family_name(self) -> str:
+        """The model family (see ``group``)."""
+        return self.group or self.name
 
 
 def _logistic(ctx: BuildContext, **kw):
@@ -140,57 +153,113 @@ def _knn(ctx):
     return cls(n_neighbors=k, weights="distance", n_jobs=ctx.n_jobs)
 
 
-def _lightgbm(ctx):
+#: Boosting rounds allowed when stopping early, and rounds without improvement that stop it:
+#: the tuned defaults of Holzmüller et al. 2024 ("Better by default: strong pre-tuned MLPs and boosted
+#: trees on tabular data", NeurIPS; pytabkit's ``LGBM_TD_*``, ``XGB_TD_*``, ``CB_TD_*``).
+MAX_ROUNDS = 1000
+PATIENCE = 300
+
+
+def _lightgbm_params(ctx: BuildContext, **params) -> object:
     import lightgbm
 
     cls = lightgbm.LGBMClassifier if ctx.classification else lightgbm.LGBMRegressor
     return cls(
-        n_estimators=300,
-        learning_rate=0.05,
-        num_leaves=31,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
+        n_estimators=MAX_ROUNDS,
         random_state=ctx.seed,
         n_jobs=ctx.n_jobs,
         deterministic=True,
         force_row_wise=True,
         verbose=-1,
+        **params,
+    )
+
+
+def _lightgbm(ctx):
+    # Holzmüller et al. 2024, LGBM_TD_CLASS / LGBM_TD_REG (meta-learned on 71 classification and 47
+    # regression tables)
+    if ctx.classification:
+        return _lightgbm_params(
+            ctx,
+            learning_rate=0.04,
+            num_leaves=50,
+            subsample=0.75,
+            subsample_freq=1,
+            colsample_bytree=1.0,
+            min_child_samples=40,
+            min_child_weight=1e-7,
+            max_bin=255,
+        )
+    return _lightgbm_params(
+        ctx,
+        learning_rate=0.05,
+        num_leaves=100,
+        subsample=0.7,
+        subsample_freq=1,
+        colsample_bytree=1.0,
+        min_child_samples=3,
+        min_child_weight=1e-7,
+        max_bin=255,
+    )
+
+
+def _lightgbm_large(ctx):
+    # AutoGluon's second LightGBM configuration ("GBMLarge" in autogluon.tabular's default
+    # hyperparameters): more and smaller leaves, slower learning
+    return _lightgbm_params(
+        ctx, learning_rate=0.03, num_leaves=128, colsample_bytree=0.9, min_child_samples=3
     )
 
 
 def _xgboost(ctx):
     import xgboost
 
-    params = dict(
-        n_estimators=300,
-        learning_rate=0.05,
-        max_depth=6,
-        subsample=0.8,
-        colsample_bytree=0.8,
+    # Holzmüller et al. 2024, XGB_TD_CLASS / XGB_TD_REG
+    common = dict(
+        n_estimators=MAX_ROUNDS,
         tree_method="hist",
+        max_bin=256,
+        reg_lambda=0.0,
         random_state=ctx.seed,
         n_jobs=ctx.n_jobs,
         verbosity=0,
     )
     if ctx.classification:
-        return LabelEncodedClassifier(xgboost.XGBClassifier(**params))
-    return xgboost.XGBRegressor(**params)
+        params = dict(
+            learning_rate=0.08,
+            max_depth=6,
+            min_child_weight=5e-6,
+            subsample=0.65,
+            colsample_bytree=1.0,
+            colsample_bylevel=0.9,
+        )
+        return LabelEncodedClassifier(xgboost.XGBClassifier(**common, **params))
+    return xgboost.XGBRegressor(
+        **common, learning_rate=0.05, max_depth=9, min_child_weight=2.0, subsample=0.7, colsample_bytree=1.0
+    )
 
 
 def _catboost(ctx):
     import catboost
 
+    # Holzmüller et al. 2024, CB_TD_CLASS / CB_TD_REG (one_hot_max_size is left out: the columns
+    # reach CatBoost already encoded)
     cls = catboost.CatBoostClassifier if ctx.classification else catboost.CatBoostRegressor
-    return cls(
-        iterations=400,
-        learning_rate=0.08,
-        depth=6,
+    common = dict(
+        iterations=MAX_ROUNDS,
+        l2_leaf_reg=1e-5,
+        boosting_type="Plain",
+        bootstrap_type="Bernoulli",
+        subsample=0.9,
+        border_count=254,
         random_seed=ctx.seed,
         thread_count=ctx.n_jobs,
         verbose=False,
         allow_writing_files=False,
     )
+    if ctx.classification:
+        return cls(**common, learning_rate=0.08, depth=7, random_strength=0.8, leaf_estimation_iterations=1)
+    return cls(**common, learning_rate=0.09, depth=9, random_strength=0.0, leaf_estimation_iterations=20)
 
 
 _SPECS = [
@@ -219,12 +288,23 @@ _SPECS = [
         0.45,
         4,
     ),
-    ModelSpec("lightgbm", "LightGBM", "tree", _lightgbm, 4.3, 0.5, 4),
-    ModelSpec("xgboost", "XGBoost", "tree", _xgboost, 2.2, 0.7, 4),
+    ModelSpec("lightgbm", "LightGBM", "tree", _lightgbm, 4.3, 0.5, 4, patience=PATIENCE),
+    ModelSpec(
+        "lightgbm_large",
+        "LightGBM, large leaves",
+        "tree",
+        _lightgbm_large,
+        6.0,
+        0.5,
+        4,
+        patience=PATIENCE,
+        group="lightgbm",
+    ),
+    ModelSpec("xgboost", "XGBoost", "tree", _xgboost, 2.2, 0.7, 4, patience=PATIENCE),
     ModelSpec("random_forest", "Random forest", "tree", _random_forest, 8.0, 0.65, 3),
     ModelSpec("extra_trees", "Extra trees", "tree", _extra_trees, 6.3, 0.6, 3),
     ModelSpec("svm", "Support vector machine", "scaled", _svm, 3.0, 2.0, 3, max_rows=15_000),
-    ModelSpec("catboost", "CatBoost", "tree", _catboost, 6.3, 0.6, 4),
+    ModelSpec("catboost", "CatBoost", "tree", _catboost, 6.3, 0.6, 4, patience=PATIENCE),
 ]
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 

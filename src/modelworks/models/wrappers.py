@@ -26,6 +26,8 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, **fit_params):
         self.encoder_ = LabelEncoder().fit(y)
         self.classes_ = self.encoder_.classes_
+        if "eval_set" in fit_params:  # validation parts for early stopping, labels encoded alike
+            fit_params["eval_set"] = [(Xv, self.encoder_.transform(yv)) for Xv, yv in fit_params["eval_set"]]
         self.estimator_ = clone(self.estimator).fit(X, self.encoder_.transform(y), **fit_params)
         return self
 

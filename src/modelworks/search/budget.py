@@ -229,6 +229,13 @@ class Budget:
         """Estimated seconds of one fold (preprocessing, fit and predict) of ``spec``."""
         return SAFETY * (self.prepare_seconds(spec.family, n_rows) + self.unit() * scale(spec, n_rows))
 
+    def deadline(self) -> float | None:
+        """``time.perf_counter()`` by which a fold must end for the best model so far to still be
+        refitted, evaluated, reported and saved; ``None`` without a budget."""
+        if self.seconds is None:
+            return None
+        return self.start + self.seconds - self.final_reserve - self.evaluation_reserve - RESERVE
+
     def can_start(self, spec: ModelSpec, n_rows: int, n_folds: int) -> bool:
         """Whether ``spec`` would finish its folds and still leave time for the final fits."""
         return self.can_continue(self.estimate_fold(spec, n_rows), n_folds)

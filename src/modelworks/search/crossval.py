@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from modelworks.evaluate.metrics import align_proba, score_all
+from modelworks.models.boosting import fit_early_stopped
 from modelworks.models.registry import ModelSpec
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
 from modelworks.search.budget import Budget
@@ -43,12 +44,15 @@ def cross_validate(
     must_finish: bool = False,
     on_fold: Callable[[int], None] | None = None,
     n_splits: int | None = None,
+    after_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
 ) -> tuple[ModelResult, np.ndarray]:
     """Fit and score ``pipeline`` on every fold.
 
     Returns the per-fold result and the out-of-fold predictions, one set per repetition of the
     K-fold split (``folds[i]`` belongs to repetition ``i // n_splits``). Raises :class:`Stopped` when the
     measured fold time says the remaining folds would overrun the budget (unless ``must_finish``).
+    ``after_fold(i, scores)``, called with the scores so far after each fold, may raise
+    :class:`Stopped` too (the tuner prunes trials so).
     """
     n = len(y)
     n_splits = n_splits or len(folds)
@@ -60,6 +64,7 @@ def cross_validate(
     fold_s: list[float] = []
     call_ms = size_mb = 0.0
     parts = 0
+    rounds: list[int] = []
     for i, (train, val) in enumerate(folds):
         if on_fold:
             on_fold(i)
@@ -72,7 +77,17 @@ def cross_validate(
             if isinstance(model, Pipeline) and len(model.steps) > 1:
                 prepared = model[:-1].fit_transform(X.iloc[train], y.iloc[train])
                 prepare_s = time.perf_counter() - start
-                model[-1].fit(prepared, y.iloc[train])
+                if spec.patience:
+                    deadline = None if must_finish else budget.deadline()
+                    used, late = _fit_stopping_early(
+                        model, prepared, X, y, train, val, spec.patience, deadline, classes is not None
+                    )
+                    if late:
+                        reason = "it reached the time budget's deadline"
+                        raise Stopped(f"stopped in fold {i + 1} of {len(folds)}: {reason}")
+                    rounds.append(used)
+                else:
+                    model[-1].fit(prepared, y.iloc[train])
             else:
                 model.fit(X.iloc[train], y.iloc[train])
                 prepare_s = 0.0
@@ -92,6 +107,8 @@ def cross_validate(
             scores[m].append(v)
         fold_s.append(done - start)
         budget.record(spec, len(train), done - start, prepare_s)
+        if after_fold:
+            after_fold(i, scores)
         if not must_finish and not budget.can_continue(float(np.mean(fold_s)), len(folds) - i - 1):
             raise Stopped(
                 f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
@@ -107,8 +124,22 @@ def cross_validate(
         size_mb=size_mb,
         parts=parts,
         val_rows=int(np.mean([len(v) for _, v in folds])),
+        rounds=rounds,
     )
     return result, oof
+
+
+def _fit_stopping_early(
+    model: Pipeline, prepared, X, y, train, val, patience: int, deadline: float | None, classification: bool
+):
+    """Fit a booster's last step on the prepared training part, stopping early on the fold's
+    validation part (prepared alike; for classes, only its rows of labels the training part has)."""
+    X_val, y_val = model[:-1].transform(X.iloc[val]), y.iloc[val]
+    known = y_val.isin(set(y.iloc[train])).to_numpy() if classification else None
+    if known is not None and not known.all():
+        X_val = X_val.iloc[known] if hasattr(X_val, "iloc") else X_val[known]
+        y_val = y_val[known]
+    return fit_early_stopped(model[-1], prepared, y.iloc[train], X_val, y_val, patience, deadline)
 
 
 def _size_mb(model) -> float:

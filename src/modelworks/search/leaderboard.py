@@ -35,6 +35,8 @@ class ModelResult:
     parts: int = 0
     #: Rows of a validation fold, over which :attr:`predict_ms_per_1000` was measured.
     val_rows: int = 1000
+    #: Boosters stopped early: the rounds each fold kept (the final fits use their mean).
+    rounds: list[int] = field(default_factory=list)
 
     def prediction_seconds(self, n_rows: int, n_calls: int = 1) -> float:
         """Estimated seconds of ``n_calls`` predictions covering ``n_rows`` rows in all.

@@ -102,6 +102,9 @@ class RunSettings:
     drop_duplicates : bool
         Drop exact repeated rows. By default they are kept and grouped, so that no repeat sits on
         both sides of the test split or of a fold.
+    tune : bool
+        Tune the best booster family with Optuna in what is left of the time budget (a few trials
+        without one).
     """
 
     task: str = "auto"
@@ -121,6 +124,7 @@ class RunSettings:
     alpha: float = 0.05
     unseen_categories: str = "reject"
     drop_duplicates: bool = False
+    tune: bool = True
 
     def __post_init__(self) -> None:
         if self.models is not None and not isinstance(self.models, tuple):
