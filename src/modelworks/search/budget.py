@@ -191,6 +191,8 @@ class Budget:
     #: Seconds of the report and saving, for the best model so far (or, before any, without its
     #: predictions).
     finish_reserve: float = 0.0
+    #: Folds fitted at a time (worker processes, see :mod:`modelworks.search.workers`).
+    parallel: int = 1
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -241,12 +243,13 @@ class Budget:
         return self.can_continue(self.estimate_fold(spec, n_rows), n_folds)
 
     def can_continue(self, fold_seconds: float, folds_left: int) -> bool:
-        """Whether ``folds_left`` folds of ``fold_seconds`` each, then the final fits, the evaluation,
+        """Whether ``folds_left`` folds of ``fold_seconds`` each (:attr:`parallel` at a time), then the
+        final fits, the evaluation,
         the report and saving of the best model (this one or the best so far) still fit in the budget."""
         if self.seconds is None:
             return True
         final = FINAL_FITS * fold_seconds + self.finish_reserve
-        needed = fold_seconds * folds_left + max(self.final_reserve, final)
+        needed = fold_seconds * math.ceil(folds_left / self.parallel) + max(self.final_reserve, final)
         return needed + RESERVE + self.evaluation_reserve <= self.remaining()
 
     def can_finish(self, fold_seconds: float, finish_seconds: float) -> bool:

@@ -6,6 +6,7 @@ import pickle
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from modelworks.models.registry import ModelSpec
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
 from modelworks.search.budget import Budget
 from modelworks.search.leaderboard import ModelResult
+from modelworks.search.workers import FoldWorkers
 
 
 class Stopped(Exception):
@@ -45,6 +47,7 @@ def cross_validate(
     on_fold: Callable[[int], None] | None = None,
     n_splits: int | None = None,
     after_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
+    workers: FoldWorkers | None = None,
 ) -> tuple[ModelResult, np.ndarray]:
     """Fit and score ``pipeline`` on every fold.
 
@@ -52,67 +55,52 @@ def cross_validate(
     K-fold split (``folds[i]`` belongs to repetition ``i // n_splits``). Raises :class:`Stopped` when the
     measured fold time says the remaining folds would overrun the budget (unless ``must_finish``).
     ``after_fold(i, scores)``, called with the scores so far after each fold, may raise
-    :class:`Stopped` too (the tuner prunes trials so).
+    :class:`Stopped` too (the tuner prunes trials so). With ``workers``, the folds are fitted in
+    worker processes, as many at a time as there are workers, and taken in fold order; a model
+    stopped for any reason has its workers stopped too.
     """
     n = len(y)
     n_splits = n_splits or len(folds)
     shape = (len(folds) // n_splits, n) + ((len(classes),) if classes is not None else ())
     oof = np.full(shape, np.nan)
     scores: dict[str, list[float]] = {m: [] for m in metrics}
-    fit_s: list[float] = []
-    predict_ms: list[float] = []
-    fold_s: list[float] = []
-    call_ms = size_mb = 0.0
-    parts = 0
-    rounds: list[int] = []
-    for i, (train, val) in enumerate(folds):
-        if on_fold:
-            on_fold(i)
-        start = time.perf_counter()
-        model = clone(pipeline)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # the steps of Pipeline.fit, timed apart: preprocessing costs alike for every model
-            # of its recipe, and the budget learns it once (see Budget.record)
-            if isinstance(model, Pipeline) and len(model.steps) > 1:
-                prepared = model[:-1].fit_transform(X.iloc[train], y.iloc[train])
-                prepare_s = time.perf_counter() - start
-                if spec.patience:
-                    deadline = None if must_finish else budget.deadline()
-                    used, late = _fit_stopping_early(
-                        model, prepared, X, y, train, val, spec.patience, deadline, classes is not None
-                    )
-                    if late:
-                        reason = "it reached the time budget's deadline"
-                        raise Stopped(f"stopped in fold {i + 1} of {len(folds)}: {reason}")
-                    rounds.append(used)
-                else:
-                    model[-1].fit(prepared, y.iloc[train])
-            else:
-                model.fit(X.iloc[train], y.iloc[train])
-                prepare_s = 0.0
-            predict_on_one_thread(model)  # as the saved model will predict
-            fitted = time.perf_counter()
-            pred = predict_scores(model, X.iloc[val], classes)
-            done = time.perf_counter()
-            if i == 0:  # for the estimates of the report, the curve and the bundle
-                predict_scores(model, X.iloc[val[:1]], classes)
-                call_ms = (time.perf_counter() - done) * 1000  # the fixed cost of a call
-                size_mb = _size_mb(model) * len(y) / max(len(train), 1)  # refitted on all rows
-                parts = sum(1 for _ in fitted_parts(model))
-        oof[i // n_splits, val] = pred
-        fit_s.append(fitted - start)
-        predict_ms.append((done - fitted) * 1e6 / max(len(val), 1))
-        for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():
-            scores[m].append(v)
-        fold_s.append(done - start)
-        budget.record(spec, len(train), done - start, prepare_s)
-        if after_fold:
-            after_fold(i, scores)
-        if not must_finish and not budget.can_continue(float(np.mean(fold_s)), len(folds) - i - 1):
-            raise Stopped(
-                f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
-            )
+    fold_fits: list[FoldFit] = []
+    deadline = None if must_finish else budget.deadline()
+    args = [
+        (pipeline, X, y, train, val, spec.patience, classes, deadline, i == 0)
+        for i, (train, val) in enumerate(folds)
+    ]
+    running = workers.submit(args) if workers is not None else None
+    try:
+        for i, (train, val) in enumerate(folds):
+            if on_fold:
+                on_fold(i)
+            fold = running[i].result(deadline) if running is not None else fit_fold(*args[i])
+            if fold.late:
+                reason = "it reached the time budget's deadline"
+                raise Stopped(f"stopped in fold {i + 1} of {len(folds)}: {reason}")
+            fold_fits.append(fold)
+            oof[i // n_splits, val] = fold.pred
+            for m, v in score_all(metrics, y.iloc[val], fold.pred, classes, pos_label).items():
+                scores[m].append(v)
+            budget.record(spec, len(train), fold.seconds, fold.prepare_seconds)
+            if after_fold:
+                after_fold(i, scores)
+            mean_s = float(np.mean([f.seconds for f in fold_fits]))
+            if not must_finish and not budget.can_continue(mean_s, len(folds) - i - 1):
+                raise Stopped(
+                    f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
+                )
+    except BaseException:
+        if workers is not None and running is not None:
+            workers.stop(running)  # nothing of this model may go on using the cores
+        raise
+    first = fold_fits[0]
+    fit_s = [f.fit_seconds for f in fold_fits]
+    predict_ms = [f.predict_ms_per_1000 for f in fold_fits]
+    rounds = [f.rounds for f in fold_fits if f.rounds is not None]
+    call_ms, parts = first.call_ms, first.parts
+    size_mb = first.size_mb * len(y) / max(len(folds[0][0]), 1)  # refitted on all rows
     result = ModelResult(
         spec.name,
         spec.label,
@@ -127,6 +115,72 @@ def cross_validate(
         rounds=rounds,
     )
     return result, oof
+
+
+@dataclass
+class FoldFit:
+    """What one fold's fit measured (in this process or in a worker)."""
+
+    pred: np.ndarray
+    seconds: float
+    prepare_seconds: float
+    fit_seconds: float
+    predict_ms_per_1000: float
+    rounds: int | None = None
+    late: bool = False
+    call_ms: float = 0.0
+    size_mb: float = 0.0
+    parts: int = 0
+
+
+def fit_fold(
+    pipeline, X, y, train, val, patience: int, classes, deadline: float | None, first: bool
+) -> FoldFit:
+    """Fit a clone of ``pipeline`` on the rows ``train`` and predict the rows ``val``.
+
+    The preprocessing is timed apart from the model (it costs alike for every model of its recipe, and
+    the budget learns it once, see :meth:`Budget.record`); boosters stop early on ``val`` and at
+    ``deadline``. On the ``first`` fold, the fixed cost of a one-row prediction, the pickled size and
+    the number of estimators are measured too (for the estimates of the report, the curve and the
+    bundle).
+    """
+    start = time.perf_counter()
+    model = clone(pipeline)
+    rounds, late = None, False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if isinstance(model, Pipeline) and len(model.steps) > 1:
+            prepared = model[:-1].fit_transform(X.iloc[train], y.iloc[train])
+            prepare_s = time.perf_counter() - start
+            if patience:
+                rounds, late = _fit_stopping_early(
+                    model, prepared, X, y, train, val, patience, deadline, classes is not None
+                )
+            else:
+                model[-1].fit(prepared, y.iloc[train])
+        else:
+            model.fit(X.iloc[train], y.iloc[train])
+            prepare_s = 0.0
+        if late:
+            return FoldFit(np.empty(0), time.perf_counter() - start, prepare_s, 0.0, 0.0, rounds, late=True)
+        predict_on_one_thread(model)  # as the saved model will predict
+        fitted = time.perf_counter()
+        pred = predict_scores(model, X.iloc[val], classes)
+        done = time.perf_counter()
+        fold = FoldFit(
+            pred,
+            done - start,
+            prepare_s,
+            fitted - start,
+            (done - fitted) * 1e6 / max(len(val), 1),
+            rounds,
+        )
+        if first:
+            predict_scores(model, X.iloc[val[:1]], classes)
+            fold.call_ms = (time.perf_counter() - done) * 1000  # the fixed cost of a call
+            fold.size_mb = _size_mb(model)
+            fold.parts = sum(1 for _ in fitted_parts(model))
+    return fold
 
 
 def _fit_stopping_early(

@@ -1,0 +1,99 @@
+"""Fit cross-validation folds in worker processes: both cores busy, and a fit that can be stopped.
+
+On the 2-core development machine two worker processes of one thread each fit five folds 1.3 to 2
+times faster than one process with two threads (``docs/benchmarks.md``, "Both cores"): most fits are
+too short for threads to pay, and linear models, trees and the preprocessing have none. A worker is
+also the one place a fit can be ended from outside: at the run's deadline the workers are killed, so a
+fold far past its estimate (a forest, a kernel SVM) does not overrun the budget. Boosters end their
+own fits at the deadline (:mod:`modelworks.models.boosting`).
+
+The workers are loky's reusable executor (joblib's process pool, as scikit-learn uses): started
+once, kept between models and between experiments, each limited to one thread (environment and
+``threadpoolctl``), and replaced after a kill.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Environment of the workers: one thread for every numerical library.
+ONE_THREAD = {
+    name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+}
+#: Seconds an idle worker waits for work before it exits.
+IDLE_SECONDS = 120
+
+
+def _fit_in_worker(*args: Any):
+    from threadpoolctl import threadpool_limits
+
+    from modelworks.search.crossval import fit_fold
+
+    with threadpool_limits(1):
+        return fit_fold(*args)
+
+
+def _ready() -> int:
+    """Import what a fold needs (run in each worker while the main process sets up)."""
+    import modelworks.search.crossval  # noqa: F401  (scikit-learn, pandas, the zoo's wrappers)
+
+    return 0
+
+
+@dataclass
+class Running:
+    """One fold being fitted in a worker."""
+
+    future: concurrent.futures.Future
+
+    def result(self, deadline: float | None):
+        """The fold's :class:`~modelworks.search.crossval.FoldFit`; one marked ``late`` when
+        ``deadline`` (``time.perf_counter()``) passes first."""
+        from modelworks.search.crossval import FoldFit
+
+        timeout = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        try:
+            return self.future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            return FoldFit(np.empty(0), 0.0, 0.0, 0.0, 0.0, late=True)
+
+
+class FoldWorkers:
+    """A pool of ``size`` single-threaded worker processes for fold fits.
+
+    Parameters
+    ----------
+    size : int
+        Worker processes (folds fitted at a time).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def _executor(self):
+        from joblib.externals.loky import get_reusable_executor
+
+        return get_reusable_executor(max_workers=self.size, timeout=IDLE_SECONDS, env=ONE_THREAD)
+
+    def warm(self) -> None:
+        """Start the workers and their imports now, in the background."""
+        executor = self._executor()
+        for _ in range(self.size):
+            executor.submit(_ready)
+
+    def submit(self, folds: list[tuple]) -> list[Running]:
+        """Queue one fit per argument tuple of :func:`~modelworks.search.crossval.fit_fold`."""
+        executor = self._executor()
+        return [Running(executor.submit(_fit_in_worker, *args)) for args in folds]
+
+    def stop(self, running: list[Running]) -> None:
+        """Drop the queued fits of ``running``; kill the workers if any of them is still fitting."""
+        for fold in running:
+            fold.future.cancel()
+        if not all(fold.future.done() for fold in running):
+            self._executor().shutdown(wait=False, kill_workers=True)
