@@ -39,8 +39,55 @@ from modelworks._skops import skops_io
 
 _OBJECT = frozenset({"ObjectNode"})
 
-#: Every type (and function) a bundle's model may hold beyond skops' own defaults, by exact name,
-#: with the skops loaders through which it may be built. No prefixes: a name absent here is refused.
+#: scikit-learn's classes a registry pipeline holds. skops trusts every scikit-learn estimator by
+#: default when it lists them at import, but modelworks imports skops without that listing
+#: (:mod:`modelworks._skops`), so each class is named here. Manifests leave them out, as they did
+#: when skops trusted them by default, so bundles read the same whatever imported skops first.
+_SKLEARN_NAMES = (
+    # The pipeline, its column transformer and preprocessing steps (modelworks.prepare.columns):
+    "sklearn.pipeline.Pipeline",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._encoders.OrdinalEncoder",
+    "sklearn.preprocessing._target_encoder.TargetEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    # the decision threshold of tuned binary classifiers
+    "sklearn.model_selection._classification_threshold.FixedThresholdClassifier",
+    "sklearn.frozen._frozen.FrozenEstimator",
+    # the zoo's scikit-learn models (modelworks.models.registry)
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._base.LinearRegression",
+    "sklearn.linear_model._ridge.RidgeCV",
+    "sklearn.linear_model._coordinate_descent.LassoCV",
+    "sklearn.linear_model._coordinate_descent.ElasticNetCV",
+    "sklearn.naive_bayes.GaussianNB",
+    "sklearn.neighbors._classification.KNeighborsClassifier",
+    "sklearn.neighbors._regression.KNeighborsRegressor",
+    "sklearn.svm._classes.SVC",
+    "sklearn.svm._classes.SVR",
+    "sklearn.compose._target.TransformedTargetRegressor",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.tree._classes.ExtraTreeClassifier",
+    "sklearn.tree._classes.ExtraTreeRegressor",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.RandomForestRegressor",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.ensemble._forest.ExtraTreesRegressor",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
+)
+SKLEARN_CLASSES = frozenset(_SKLEARN_NAMES)
+
+#: Every type (and function) a bundle's model may hold beyond skops' own defaults (which, as modelworks
+#: imports skops, hold no scikit-learn estimator), by exact name, with the skops loaders through which
+#: it may be built. No prefixes: a name absent here is refused.
 TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         # first step of every pipeline (raw table in, typed columns out)
@@ -78,6 +125,8 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         # CatBoost: the model is restored from bytes in memory by __setstate__
         "catboost.core.CatBoostClassifier": _OBJECT,
         "catboost.core.CatBoostRegressor": _OBJECT,
+        # scikit-learn's own classes (SKLEARN_CLASSES, below)
+        **dict.fromkeys(_SKLEARN_NAMES, _OBJECT),
     }
 )
 
@@ -209,7 +258,8 @@ def _check_nodes(schema: dict) -> None:
 
 def audit_model_file(data: bytes) -> list[str]:
     """Check a skops file before anything in it is built; return the types it needs beyond skops'
-    defaults (all of them in :data:`TRUSTED_TYPES`).
+    defaults and :data:`SKLEARN_CLASSES` (all of them in :data:`TRUSTED_TYPES`): what a manifest
+    lists.
 
     Parameters
     ----------
@@ -219,7 +269,7 @@ def audit_model_file(data: bytes) -> list[str]:
     Returns
     -------
     list of str
-        The sorted names to pass to ``skops.io.loads(trusted=...)``.
+        The sorted names to pass to ``skops.io.loads(trusted=...)``, with :data:`SKLEARN_CLASSES`.
 
     Raises
     ------
@@ -242,7 +292,7 @@ def audit_model_file(data: bytes) -> list[str]:
             f"needs {shown_list(outside)}, outside modelworks' allow-list of model types "
             "(a model file can run code through them)"
         )
-    return needed
+    return [n for n in needed if n not in SKLEARN_CLASSES]
 
 
 # -- after loading: tree structures ------------------------------------------------------------------

@@ -62,7 +62,14 @@ from modelworks._bundle_sign import (
     seal,
     signature,
 )
-from modelworks._bundle_trust import TRUSTED_TYPES, Refusal, audit_model_file, check_trees, shown_list
+from modelworks._bundle_trust import (
+    SKLEARN_CLASSES,
+    TRUSTED_TYPES,
+    Refusal,
+    audit_model_file,
+    check_trees,
+    shown_list,
+)
 from modelworks._skops import skops_io
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
@@ -515,7 +522,7 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
     sio = skops_io()
 
     try:
-        model = sio.loads(data, trusted=needed)
+        model = sio.loads(data, trusted=needed + sorted(SKLEARN_CLASSES))
     except Exception as exc:
         text = " ".join(str(exc).split())[:200]
         raise BundleError(

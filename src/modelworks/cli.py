@@ -250,7 +250,6 @@ def run_workflow(
     out_dir: Path,
     settings: RunSettings,
     *,
-    report: bool = True,
     sign_key_env: str | None = None,
 ) -> Path:
     """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
@@ -282,7 +281,8 @@ def run_workflow(
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
-    path = exp.save(out_dir, profile=prof, report=report, key=key)
+    report = settings.report
+    path = exp.save(out_dir, profile=prof, key=key)
     skipped = exp.learning_curve().skipped if report else None
     if skipped:
         out.print(f"Learning curve skipped: {skipped}")
@@ -358,9 +358,10 @@ def run(
         unseen_categories=unseen_categories,
         drop_duplicates=drop_duplicates,
         tune=tune,
+        report=report,
     )
     out_path = out_dir or Path("modelworks-out") / stem
-    run_workflow(data, target, out_path, settings, report=report, sign_key_env=sign_key_env)
+    run_workflow(data, target, out_path, settings, sign_key_env=sign_key_env)
 
 
 def _parse_costs(costs: str | None) -> tuple[float, float] | None:

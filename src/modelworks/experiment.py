@@ -147,7 +147,6 @@ class Experiment:
         # folds in single-threaded worker processes: faster here than threads, and stoppable
         self._workers = FoldWorkers(min(self.n_jobs, settings.cv)) if self.n_jobs > 1 else None
         if self._workers is not None:
-            self._workers.warm()  # their imports overlap with reading the data
             self.budget.parallel = self._workers.size
         self.refit = settings.refit
         self.ensemble = settings.ensemble
@@ -249,8 +248,11 @@ class Experiment:
             seconds_per_figure() if self.budget.seconds is not None else 0.0,
             len(df),
             predicted_rows(len(self.X_test), len(self.columns)),
+            report=self.settings.report,
         )
         self.budget.reserve_final(0.0, self._finish.seconds())
+        if self._workers is not None:  # after the timings above: their imports would slow them
+            self._workers.warm()
 
     def pipeline(self, name: str, n_jobs: int | None = None) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed, using
@@ -270,9 +272,17 @@ class Experiment:
 
     def compare(self) -> Leaderboard:
         """Cross-validate every candidate on the same folds, within the budget, in the order of
-        :func:`~modelworks.search.budget.schedule` (cheapest, leading booster, then cheapest first)."""
+        :func:`~modelworks.search.budget.schedule` (cheapest, leading booster, then cheapest first);
+        tune the best booster family in the time left; add the ensemble."""
         if self.leaderboard is not None:
             return self.leaderboard
+        try:
+            return self._compare()
+        finally:
+            if self._workers is not None:
+                self._workers.close()
+
+    def _compare(self) -> Leaderboard:
         n_fold_rows = len(self.folds[0][0])
         order = schedule(self.specs, n_fold_rows)
         results: list[ModelResult] = []
@@ -705,7 +715,7 @@ class Experiment:
         extra_files: dict[str, str] | None = None,
         *,
         profile: Profile | None = None,
-        report: bool = True,
+        report: bool | None = None,
         key: bytes | str | None = None,
     ) -> Path:
         """Write the bundle directory (see :mod:`modelworks.bundle`) and return its path.
@@ -718,15 +728,16 @@ class Experiment:
             More files to include, name to text.
         profile : Profile, optional
             The profile of the table, if already computed (it is computed otherwise).
-        report : bool
+        report : bool, optional
             Write ``report.html`` (see :mod:`modelworks.report`); its learning curve is computed if
-            the time budget allows.
+            the time budget allows. Defaults to the ``report`` setting.
         key : bytes or str, optional
             Sign the bundle with this secret (HMAC-SHA256 of the manifest), so that
             ``load_model(path, key=...)`` can prove where it came from.
         """
         from modelworks.bundle import save_bundle
 
+        report = self.settings.report if report is None else report
         if profile is not None:
             self._profile = profile
         files = {"profile.json": json.dumps(self.profile().to_dict(), indent=2), **(extra_files or {})}

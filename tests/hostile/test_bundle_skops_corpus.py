@@ -28,15 +28,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
 
 from modelworks import load_model
 from modelworks._bundle_sign import seal
+from modelworks._skops import skops_io
 from modelworks.bundle import MANIFEST, MODEL_FILE, TRUSTED_TYPES, save_bundle
 from modelworks.data.kinds import infer_kinds
 from modelworks.errors import BundleError
 from modelworks.experiment import build_pipeline
 from modelworks.models.registry import REGISTRY
+
+sio = skops_io()  # as modelworks imports it (no default trust in scikit-learn's estimators)
 
 # -- a real base bundle ------------------------------------------------------------------------------
 

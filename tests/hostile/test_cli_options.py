@@ -162,9 +162,12 @@ def test_a_feature_copying_the_target_is_dropped_as_leakage(tables, tmp_path):
 
 @pytest.mark.parametrize(
     "sig, after",
-    [(signal.SIGINT, t) for t in (0.05, 0.2, 0.3, 0.5, 4.0)] + [(signal.SIGTERM, t) for t in (0.2, 4.0)],
+    [(signal.SIGINT, t) for t in (0.05, 0.2, 0.3, 0.5, 4.0, 8.0)]
+    + [(signal.SIGTERM, t) for t in (0.2, 4.0, 8.0)],
 )
 def test_interrupted_run_ends_in_one_line_and_leaves_nothing(sig, after, tables, tmp_path):
+    # after a few seconds the folds are fitting in worker processes, which hold the same stdout and
+    # stderr: communicate() returns only once they are gone too
     proc = subprocess.Popen(
         [str(EXE), "run", str(tables / "reg80.csv"), "-t", "y", "--time-budget", "60", "--out", "b"],
         cwd=tmp_path,

@@ -16,6 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from modelworks import load_model
 from modelworks._bundle_sign import manifest_digest, seal
+from modelworks._bundle_trust import SKLEARN_CLASSES
+from modelworks._skops import skops_io
 from modelworks.bundle import (
     FORMAT,
     FORMAT_VERSION,
@@ -455,10 +457,14 @@ def test_every_registry_pipeline_saves_and_loads(registry_bundles, task, name):
 
 def test_allow_list_is_exactly_what_registry_pipelines_need(registry_bundles):
     """Complete (every type a registry pipeline needs is listed) and minimal (nothing else is)."""
-    needed = set()
+    sio = skops_io()
+    needed, manifests = set(), set()
     for path, _, _ in registry_bundles.values():
-        needed |= set(json.loads((path / MANIFEST).read_text())["trusted_types"])
+        needed |= set(sio.get_untrusted_types(data=(path / "model.skops").read_bytes()))
+        manifests |= set(json.loads((path / MANIFEST).read_text())["trusted_types"])
     assert needed == set(TRUSTED_TYPES)
+    # manifests name what skops would not trust by default when it lists scikit-learn's estimators
+    assert manifests == set(TRUSTED_TYPES) - SKLEARN_CLASSES
 
 
 def test_allow_list_names_no_module_prefix_and_nothing_that_runs_code():

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
-from modelworks.search.budget import FINAL_FITS, RESERVE, Budget, FinishCost
+from modelworks.search.budget import FINAL_FITS, RESERVE, SAVE_FIGURES, Budget, FinishCost
 from modelworks.search.ensemble import WeightedEnsemble
 from modelworks.search.leaderboard import ModelResult
 from modelworks.search.learning import CURVE_FITS, curve_seconds
@@ -49,6 +49,16 @@ def test_finish_grows_with_drawing_speed_rows_size_parts_and_predictions() -> No
     assert fast.seconds(result(call_ms=0.0, per_1000=0.0, parts=400)) > bare
     assert fast.seconds(result(call_ms=0.0, per_1000=0.0, size_mb=50)) > bare
     assert fast.seconds(result(call_ms=0.0, per_1000=1000.0, val_rows=1000)) == pytest.approx(bare + 20.0)
+
+
+def test_without_a_report_only_the_bundle_is_reserved() -> None:
+    drawn, bundle_only = FinishCost(0.2, 1000, 20_000), FinishCost(0.2, 1000, 20_000, report=False)
+    assert bundle_only.seconds() == pytest.approx(SAVE_FIGURES * 0.2)
+    assert bundle_only.seconds() < drawn.seconds() / 4
+    slow_predictions = result(call_ms=50.0, per_1000=1000.0, val_rows=1000)
+    # the report's predictions are not reserved either; the model's size and parts still are
+    assert bundle_only.seconds(slow_predictions) == pytest.approx(bundle_only.seconds())
+    assert bundle_only.seconds(result(call_ms=0.0, per_1000=0.0, parts=400)) > bundle_only.seconds()
 
 
 def test_can_finish_counts_final_fits_finish_intervals_and_the_reserve() -> None:

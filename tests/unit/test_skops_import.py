@@ -1,4 +1,5 @@
-"""skops is imported without PyTorch, and scikit-learn's PyTorch shim still imports afterwards."""
+"""skops is imported without walking scikit-learn (so without PyTorch), trusts only named types, and
+scikit-learn's PyTorch shim and estimator listing still work afterwards."""
 
 from __future__ import annotations
 
@@ -15,8 +16,17 @@ assert "torch" not in sys.modules, "skops pulled in torch"
 assert "sklearn.externals.array_api_compat.torch" not in sys.modules
 assert sio.dumps is skops_io().dumps
 from sklearn.linear_model import LogisticRegression
-model = sio.loads(sio.dumps(LogisticRegression(C=3.0)), trusted=[])
+data = sio.dumps(LogisticRegression(C=3.0))
+try:  # skops's default list trusts no scikit-learn estimator: only what a load names
+    sio.loads(data, trusted=[])
+except Exception as exc:
+    assert "LogisticRegression" in str(exc), exc
+else:
+    raise AssertionError("an estimator loaded without being named as trusted")
+model = sio.loads(data, trusted=["sklearn.linear_model._logistic.LogisticRegression"])
 assert model.C == 3.0
+from sklearn.utils import all_estimators
+assert len(all_estimators()) > 100  # the real listing is back
 import sklearn.externals.array_api_compat.torch as shim
 assert "torch" in sys.modules and hasattr(shim, "__path__") and callable(shim.asarray)
 print("ok")

@@ -61,21 +61,26 @@ class FinishCost:
         Rows of the table (the data figures' work grows with them).
     report_rows : int
         Rows the report predicts in all (importance and partial dependence copies).
+    report : bool
+        Whether the report is drawn at all (only the bundle is saved otherwise).
     """
 
     figure_seconds: float
     n_rows: int
     report_rows: int
+    report: bool = True
 
     def seconds(self, result: ModelResult | None = None) -> float:
         """Estimated seconds of the report and the bundle for the chosen model ``result`` (its
         predictions and size measured in cross-validation), or without the model's part."""
         doublings = math.log2(max(self.n_rows / REPORT_BASE_ROWS, 1.0))
-        figures = REPORT_FIGURES + REPORT_FIGURES_PER_DOUBLING * doublings + SAVE_FIGURES
+        report = REPORT_FIGURES + REPORT_FIGURES_PER_DOUBLING * doublings if self.report else 0.0
+        figures = report + SAVE_FIGURES
         if result is None:
             return figures * self.figure_seconds
         figures += SAVE_FIGURES_PER_PART * result.parts + SAVE_FIGURES_PER_MB * result.size_mb
-        return figures * self.figure_seconds + result.prediction_seconds(self.report_rows, REPORT_CALLS)
+        predictions = result.prediction_seconds(self.report_rows, REPORT_CALLS) if self.report else 0.0
+        return figures * self.figure_seconds + predictions
 
 
 #: Share of the budget the test-set bootstrap intervals may take; beyond it they use fewer resamples.

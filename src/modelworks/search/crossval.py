@@ -19,11 +19,15 @@ from modelworks.models.registry import ModelSpec
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
 from modelworks.search.budget import Budget
 from modelworks.search.leaderboard import ModelResult
-from modelworks.search.workers import FoldWorkers
+from modelworks.search.workers import FoldWorkers, Running
 
 
 class Stopped(Exception):
     """A model was stopped between folds because it would overrun the budget."""
+
+
+class Pruned(Stopped):
+    """A tuning trial was stopped between folds because it cannot win."""
 
 
 def predict_scores(pipe, X: pd.DataFrame, classes) -> np.ndarray:
@@ -70,12 +74,20 @@ def cross_validate(
         (pipeline, X, y, train, val, spec.patience, classes, deadline, i == 0)
         for i, (train, val) in enumerate(folds)
     ]
-    running = workers.submit(args) if workers is not None else None
+    running: dict[int, Running] = {}  # at most workers.size fits at a time, in fold order
     try:
         for i, (train, val) in enumerate(folds):
             if on_fold:
                 on_fold(i)
-            fold = running[i].result(deadline) if running is not None else fit_fold(*args[i])
+            if workers is None:
+                fold = fit_fold(*args[i])
+            else:
+                for j in range(i, min(i + workers.size, len(folds))):
+                    if j not in running:
+                        running[j] = workers.submit(args[j])
+                fold = running[i].result(deadline)
+                if not fold.late:  # a late fit still runs: stopping it below ends it
+                    del running[i]
             if fold.late:
                 reason = "it reached the time budget's deadline"
                 raise Stopped(f"stopped in fold {i + 1} of {len(folds)}: {reason}")
@@ -91,9 +103,9 @@ def cross_validate(
                 raise Stopped(
                     f"stopped after {i + 1} of {len(folds)} folds: the rest would overrun the time budget"
                 )
-    except BaseException:
-        if workers is not None and running is not None:
-            workers.stop(running)  # nothing of this model may go on using the cores
+    except BaseException as exc:
+        if workers is not None and running:  # nothing of this model may go on using the cores
+            workers.stop(list(running.values()), wait=isinstance(exc, Pruned))
         raise
     first = fold_fits[0]
     fit_s = [f.fit_seconds for f in fold_fits]

@@ -105,6 +105,9 @@ class RunSettings:
     tune : bool
         Tune the best booster family with Optuna in what is left of the time budget (a few trials
         without one).
+    report : bool
+        Whether the saved bundle gets ``report.html``; without it the budget keeps no time for the
+        report's figures.
     """
 
     task: str = "auto"
@@ -125,6 +128,7 @@ class RunSettings:
     unseen_categories: str = "reject"
     drop_duplicates: bool = False
     tune: bool = True
+    report: bool = True
 
     def __post_init__(self) -> None:
         if self.models is not None and not isinstance(self.models, tuple):

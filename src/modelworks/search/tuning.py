@@ -23,7 +23,7 @@ import numpy as np
 
 from modelworks.models.registry import BuildContext, ModelSpec
 from modelworks.models.wrappers import LabelEncodedClassifier
-from modelworks.search.crossval import Stopped
+from modelworks.search.crossval import Pruned, Stopped
 from modelworks.search.leaderboard import ModelResult
 
 #: Per family: parameter → (low, high, log scale, integer).
@@ -169,12 +169,12 @@ def tune(
         def after_fold(i: int, scores: dict[str, list[float]], trial=trial) -> None:
             trial.report(sign * float(np.mean(scores[metric])), i)
             if trial.should_prune():
-                raise Stopped(f"pruned after fold {i + 1}")
+                raise Pruned(f"pruned after fold {i + 1}")
 
         try:
             result, oof = run(spec, after_fold)
         except Stopped as stop:
-            pruned = str(stop).startswith("pruned")
+            pruned = isinstance(stop, Pruned)
             state = optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.FAIL
             study.tell(trial, state=state)
             if not pruned:  # the budget stopped it: no time for another

@@ -7,13 +7,14 @@ also the one place a fit can be ended from outside: at the run's deadline the wo
 fold far past its estimate (a forest, a kernel SVM) does not overrun the budget. Boosters end their
 own fits at the deadline (:mod:`modelworks.models.boosting`).
 
-The workers are loky's reusable executor (joblib's process pool, as scikit-learn uses): started
-once, kept between models and between experiments, each limited to one thread (environment and
-``threadpoolctl``), and replaced after a kill.
+The workers are loky's reusable executor (joblib's process pool, as scikit-learn uses): started at
+set-up, kept from model to model, each limited to one thread (environment and ``threadpoolctl``),
+replaced after a kill, and ended when the comparison ends (normally or not).
 """
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import time
 from dataclasses import dataclass
@@ -74,26 +75,40 @@ class FoldWorkers:
 
     def __init__(self, size: int):
         self.size = size
+        self._pool: Any = None
 
     def _executor(self):
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(max_workers=self.size, timeout=IDLE_SECONDS, env=ONE_THREAD)
+        self._pool = get_reusable_executor(max_workers=self.size, timeout=IDLE_SECONDS, env=ONE_THREAD)
+        return self._pool
 
     def warm(self) -> None:
         """Start the workers and their imports now, in the background."""
+        atexit.register(self.close)  # before multiprocessing's own handler waits for the workers
         executor = self._executor()
         for _ in range(self.size):
             executor.submit(_ready)
 
-    def submit(self, folds: list[tuple]) -> list[Running]:
-        """Queue one fit per argument tuple of :func:`~modelworks.search.crossval.fit_fold`."""
-        executor = self._executor()
-        return [Running(executor.submit(_fit_in_worker, *args)) for args in folds]
+    def submit(self, args: tuple) -> Running:
+        """Start a fit with the arguments of :func:`~modelworks.search.crossval.fit_fold`."""
+        return Running(self._executor().submit(_fit_in_worker, *args))
 
-    def stop(self, running: list[Running]) -> None:
-        """Drop the queued fits of ``running``; kill the workers if any of them is still fitting."""
-        for fold in running:
-            fold.future.cancel()
-        if not all(fold.future.done() for fold in running):
-            self._executor().shutdown(wait=False, kill_workers=True)
+    def close(self) -> None:
+        """End the workers now (the comparison is over, or was interrupted): an idle worker would
+        otherwise keep the process from exiting until it times out."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, kill_workers=True)
+            self._pool = None
+
+    def stop(self, running: list[Running], *, wait: bool = False) -> None:
+        """End the fits of ``running``: let them finish (``wait``; cheaper than new workers when
+        they are short), or kill the workers if any is still fitting (the next fit starts new ones).
+
+        Nothing is ever queued behind the workers (the caller keeps at most :attr:`size` fits
+        running), so nothing is cancelled: loky fails on cancelled futures when it shuts down.
+        """
+        if wait:
+            concurrent.futures.wait([fold.future for fold in running])
+        elif not all(fold.future.done() for fold in running):
+            self.close()
