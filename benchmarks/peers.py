@@ -47,7 +47,8 @@ train, test, target, task, metric, budget, out = sys.argv[1:]
 names = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error"}
 problem = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}[task]
 tr, te = pd.read_csv(train), pd.read_csv(test).drop(columns=[target])
-p = TabularPredictor(label=target, problem_type=problem, eval_metric=names[metric], verbosity=0)
+p = TabularPredictor(label=target, problem_type=problem, eval_metric=names[metric], verbosity=0,
+                     path=out + ".models")  # beside the predictions, in the run's temporary folder
 p.fit(tr, time_limit=float(budget))
 if task == "regression":
     pd.DataFrame({"prediction": p.predict(te)}).to_csv(out, index=False)

@@ -584,6 +584,7 @@ def serve(
     ] = "auto",
     max_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = 10_000,
     max_body_mb: Annotated[float, typer.Option(help="Largest request body in MB (413 beyond).")] = 10.0,
+    verify_key_env: VerifyKey = None,
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict and /predict_proba, GET /schema, /health, /metadata."""
     from modelworks.serve.server import serve_bundle
@@ -597,6 +598,7 @@ def serve(
         runtime=runtime,
         max_rows=max_rows,
         max_body_bytes=int(max_body_mb * 1_000_000),
+        verify_key_env=verify_key_env,
     )
 
 

@@ -100,3 +100,34 @@ def test_modified_bundle_and_missing_onnx_exit_2(cli, trained_bundle, churn_expe
     assert not (plain / "model.onnx").exists()
     line = _one_line_error(cli("serve", plain, "--runtime", "onnx", "--port", free_port(), cwd=tmp_path))
     assert "onnx" in line.lower()
+
+
+SECRET_ENV = "MW_TEST_SIGNING_SECRET"
+
+
+@pytest.fixture(scope="module")
+def signed_bundle(allow_bundle, tmp_path_factory):
+    from modelworks.bundle import sign_bundle
+
+    dest = tmp_path_factory.mktemp("signed") / "price"
+    shutil.copytree(allow_bundle, dest)
+    return sign_bundle(dest, "s" * 32)
+
+
+def test_verify_key_env_serves_a_bundle_signed_with_that_secret(start_server, signed_bundle, example):
+    server = start_server(signed_bundle, "--verify-key-env", SECRET_ENV, env={SECRET_ENV: "s" * 32})
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.post("/predict", json=example).status_code == 200
+    assert server.stop() == 0
+    assert f"bundle signature verified with the secret in ${SECRET_ENV}" in server.log()
+
+
+@pytest.mark.parametrize("which", ["unsigned", "wrong secret", "unset"])
+def test_verify_key_env_refuses_before_serving(cli, allow_bundle, signed_bundle, tmp_path, which):
+    bundle = allow_bundle if which == "unsigned" else signed_bundle
+    env = {} if which == "unset" else {SECRET_ENV: "s" * 32 if which == "unsigned" else "w" * 32}
+    result = cli(
+        "serve", bundle, "--port", free_port(), "--verify-key-env", SECRET_ENV, cwd=tmp_path, env=env
+    )
+    line = _one_line_error(result)
+    assert ("signature" in line or "signed" in line) if which != "unset" else SECRET_ENV in line

@@ -213,6 +213,7 @@ def create_app(
     runtime: str = "auto",
     max_rows: int = 10_000,
     max_body_bytes: int = 10_000_000,
+    key: bytes | str | None = None,
 ) -> FastAPI:
     """Build the prediction service of a bundle.
 
@@ -229,6 +230,8 @@ def create_app(
         Most records per prediction request (413 beyond).
     max_body_bytes : int
         Largest request body (413 beyond).
+    key : bytes or str, optional
+        The secret the bundle must be signed with (unsigned or wrongly signed: refused).
 
     Returns
     -------
@@ -248,7 +251,7 @@ def create_app(
         raise ConfigError(f"--max-body-mb must be positive (got {max_body_bytes} bytes)")
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set a non-empty key or serve without one")
-    bundle = load_bundle(bundle_path, runtime=runtime)
+    bundle = load_bundle(bundle_path, runtime=runtime, key=key)
     in_use = runtime_in_use(bundle, runtime)
     columns = compile_columns(bundle.schema)
     fast = OnnxRecords.for_bundle(bundle, [c.name for c in columns])
@@ -364,4 +367,5 @@ def app_from_env() -> FastAPI:
         runtime=settings.runtime,
         max_rows=settings.max_rows,
         max_body_bytes=settings.max_body_bytes,
+        key=settings.verify_key(),
     )

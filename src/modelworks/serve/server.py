@@ -96,6 +96,7 @@ def serve_bundle(
     runtime: str = "auto",
     max_rows: int = 10_000,
     max_body_bytes: int = 10_000_000,
+    verify_key_env: str | None = None,
 ) -> None:
     """Serve a bundle over HTTP until SIGTERM or SIGINT.
 
@@ -115,6 +116,9 @@ def serve_bundle(
         Most records per request (413 beyond).
     max_body_bytes : int
         Largest request body in bytes (413 beyond).
+    verify_key_env : str, optional
+        Name of the environment variable holding the secret the bundle must be signed with: an
+        unsigned or wrongly signed bundle is refused before the server starts (and by each worker).
 
     Raises
     ------
@@ -131,8 +135,10 @@ def serve_bundle(
         max_rows=max_rows,
         max_body_bytes=max_body_bytes,
         api_key_env=api_key_env,
+        verify_key_env=verify_key_env,
     )
-    verify(settings.bundle)  # cheap (hashes only): a wrong path fails first, before other options
+    key = settings.verify_key()
+    verify(settings.bundle, key=key)  # cheap (hashes only): a wrong path fails first, before other options
     api_key = settings.api_key()
     check_port(host, port)
     threads = limit_threads()
@@ -140,7 +146,12 @@ def serve_bundle(
 
     # loaded here even with several workers: a bad bundle fails now, with one line, not in each worker
     app = create_app(
-        settings.bundle, api_key=api_key, runtime=runtime, max_rows=max_rows, max_body_bytes=max_body_bytes
+        settings.bundle,
+        api_key=api_key,
+        runtime=runtime,
+        max_rows=max_rows,
+        max_body_bytes=max_body_bytes,
+        key=key,
     )
 
     import uvicorn
@@ -159,6 +170,8 @@ def serve_bundle(
         threads,
         "required" if api_key is not None else "off",
     )
+    if key is not None:
+        log.info("bundle signature verified with the secret in $%s", verify_key_env)
     options = {
         "host": host,
         "port": port,

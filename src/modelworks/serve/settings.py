@@ -2,7 +2,7 @@
 
 With several workers, uvicorn starts each one from an import string, so the settings travel to the
 workers through the environment (:meth:`ServeSettings.to_env` / :meth:`ServeSettings.from_env`). The
-API key itself never does: only the name of the variable that holds it.
+API key and the signing secret never do: only the names of the variables that hold them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ ENV_RUNTIME = "MODELWORKS_SERVE_RUNTIME"
 ENV_MAX_ROWS = "MODELWORKS_SERVE_MAX_ROWS"
 ENV_MAX_BODY_BYTES = "MODELWORKS_SERVE_MAX_BODY_BYTES"
 ENV_API_KEY_ENV = "MODELWORKS_SERVE_API_KEY_ENV"
+ENV_VERIFY_KEY_ENV = "MODELWORKS_SERVE_VERIFY_KEY_ENV"
 #: Thread-pool variables set to 1 for the service unless already set (see STACK.md, "Threads").
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -40,6 +41,9 @@ class ServeSettings:
         Largest request body.
     api_key_env : str or None
         Name of the environment variable holding the API key; ``None`` for no key.
+    verify_key_env : str or None
+        Name of the environment variable holding the secret the bundle must be signed with
+        (:func:`modelworks.bundle.verify_key_env`); ``None`` accepts an unsigned bundle.
     """
 
     bundle: Path
@@ -47,6 +51,21 @@ class ServeSettings:
     max_rows: int = 10_000
     max_body_bytes: int = 10_000_000
     api_key_env: str | None = None
+    verify_key_env: str | None = None
+
+    def verify_key(self) -> bytes | None:
+        """The signing secret from the environment, or ``None`` when no variable is named.
+
+        Raises
+        ------
+        ConfigError
+            When the variable is named but unset or empty.
+        """
+        if self.verify_key_env is None:
+            return None
+        from modelworks.bundle import verify_key_env
+
+        return verify_key_env(self.verify_key_env)
 
     def api_key(self) -> str | None:
         """The API key from the environment, or ``None`` when no variable is named.
@@ -76,6 +95,8 @@ class ServeSettings:
         }
         if self.api_key_env is not None:
             env[ENV_API_KEY_ENV] = self.api_key_env
+        if self.verify_key_env is not None:
+            env[ENV_VERIFY_KEY_ENV] = self.verify_key_env
         return env
 
     @classmethod
@@ -104,6 +125,7 @@ class ServeSettings:
             max_rows=max_rows,
             max_body_bytes=max_body,
             api_key_env=os.environ.get(ENV_API_KEY_ENV) or None,
+            verify_key_env=os.environ.get(ENV_VERIFY_KEY_ENV) or None,
         )
 
 
