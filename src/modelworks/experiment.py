@@ -316,11 +316,14 @@ class Experiment:
                         left="" if left == float("inf") else f"{max(left, 0):.0f}s left",
                     )
 
-                outcome = self._cross_validate(spec, must_finish=not results, on_fold=on_fold)
-                if isinstance(outcome, str):
-                    skipped.append((spec.name, outcome))
+                try:
+                    results.append(self._cross_validate(spec, must_finish=not results, on_fold=on_fold))
+                except Stopped as stop:
+                    skipped.append((spec.name, str(stop)))
+                except Exception as exc:  # a model failing must not end the comparison
+                    first = str(exc).splitlines()[0] if str(exc) else ""
+                    skipped.append((spec.name, f"failed: {type(exc).__name__}: {first}"))
                 else:
-                    results.append(outcome)
                     self._reserve_for(Leaderboard(self.metric, self.metrics, list(results)).best)
                 bar.advance(job)
         if not results:
@@ -337,38 +340,32 @@ class Experiment:
         return self.leaderboard
 
     def _cross_validate(self, spec: ModelSpec, must_finish: bool = False, on_fold=None, after_fold=None):
-        """Cross-validate ``spec`` and keep its out-of-fold predictions (and a booster's rounds);
-        its result, or why it was not compared."""
-        try:
-            result, oof = cross_validate(
-                spec,
-                self.pipeline(spec.name, 1 if self._workers is not None else None),
-                self.X_train,
-                self.y_train,
-                self.folds,
-                self.metrics,
-                self.classes,
-                self.positive_label,
-                self.budget,
-                must_finish=must_finish,
-                on_fold=on_fold,
-                n_splits=self.cv,
-                after_fold=after_fold,
-                workers=self._workers,
-            )
-        except Stopped as stop:
-            if after_fold is not None:
-                raise  # the tuner counts pruned and stopped trials itself
-            return str(stop)
-        except Exception as exc:  # a model failing must not end the comparison
-            if after_fold is not None:
-                raise
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            return f"failed: {type(exc).__name__}: {first}"
-        self._oof[spec.name] = oof
-        if result.rounds:
-            self._rounds[spec.name] = round(float(np.mean(result.rounds)))
+        """Cross-validate ``spec`` and keep its out-of-fold predictions (and a booster's rounds).
+        Raises :class:`~modelworks.search.crossval.Stopped` when the budget stops it."""
+        result, oof = cross_validate(
+            spec,
+            self.pipeline(spec.name, 1 if self._workers is not None else None),
+            self.X_train,
+            self.y_train,
+            self.folds,
+            self.metrics,
+            self.classes,
+            self.positive_label,
+            self.budget,
+            must_finish=must_finish,
+            on_fold=on_fold,
+            n_splits=self.cv,
+            after_fold=after_fold,
+            workers=self._workers,
+        )
+        self._keep(spec.name, result, oof)
         return result
+
+    def _keep(self, name: str, result: ModelResult, oof: np.ndarray) -> None:
+        """Keep a compared model's out-of-fold predictions, and a booster's rounds for its final fits."""
+        self._oof[name] = oof
+        if result.rounds:
+            self._rounds[name] = round(float(np.mean(result.rounds)))
 
     def _tune(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
         """Tune the booster family with the best result in what is left of the budget
@@ -376,10 +373,9 @@ class Experiment:
         from modelworks.search.tuning import SPACES, tune
 
         by_name = {s.name: s for s in self.specs}
+        board = Leaderboard(self.metric, self.metrics, list(results)).results
         ranked = [
-            (by_name[r.name], r)
-            for r in Leaderboard(self.metric, self.metrics, list(results)).results
-            if r.name in by_name and by_name[r.name].family_name in SPACES
+            (by_name[r.name], r) for r in board if r.name in by_name and by_name[r.name].family_name in SPACES
         ]
         if not ranked:
             return
@@ -399,7 +395,7 @@ class Experiment:
             return self.budget.can_start(spec, n_fold_rows, len(self.folds))
 
         # trials leave time for the ensemble of the models so far to be refitted, reported and saved
-        pool = Leaderboard(self.metric, self.metrics, list(results)).results[:MAX_MEMBERS]
+        pool = board[:MAX_MEMBERS]
         selected = self._select_ensemble(pool) if self.ensemble and len(pool) >= 2 else None
         if selected is not None:
             kept = self.budget.final_reserve, self.budget.finish_reserve
@@ -422,9 +418,7 @@ class Experiment:
             return
         spec, result, oof, self.tuning = tuned
         self.specs.append(spec)
-        self._oof[spec.name] = oof
-        if result.rounds:
-            self._rounds[spec.name] = round(float(np.mean(result.rounds)))
+        self._keep(spec.name, result, oof)  # the best trial's, not the last one's
         results.append(result)
         self._reserve_for(Leaderboard(self.metric, self.metrics, list(results)).best)
 

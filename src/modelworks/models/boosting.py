@@ -60,6 +60,12 @@ class Stopping:
         return self.best_round + 1
 
 
+def booster_of(model):
+    """The booster itself, inside the zoo's wrapper where it has one (XGBoost classifiers are
+    label-encoded)."""
+    return model.estimator if isinstance(model, LabelEncodedClassifier) else model
+
+
 def _library(estimator) -> str:
     return type(estimator).__module__.split(".")[0]
 
@@ -79,7 +85,7 @@ def fit_early_stopped(
     stopped : bool
         Whether the deadline ended the fit.
     """
-    inner = estimator.estimator if isinstance(estimator, LabelEncodedClassifier) else estimator
+    inner = booster_of(estimator)
     library = _library(inner)
     tracker = Stopping(patience, deadline)
     if library == "lightgbm":
@@ -129,6 +135,6 @@ def fit_early_stopped(
 def set_rounds(estimator, rounds: int):
     """Fix the number of boosting rounds of an unfitted booster (what its folds' early stopping
     found); returns ``estimator``."""
-    inner = estimator.estimator if isinstance(estimator, LabelEncodedClassifier) else estimator
+    inner = booster_of(estimator)
     inner.set_params(**{"iterations" if _library(inner) == "catboost" else "n_estimators": int(rounds)})
     return estimator

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from modelworks.models.boosting import booster_of
 from modelworks.models.registry import BuildContext, ModelSpec
-from modelworks.models.wrappers import LabelEncodedClassifier
 from modelworks.search.crossval import Pruned, Stopped
 from modelworks.search.leaderboard import ModelResult
 
@@ -78,17 +78,12 @@ class Tuning:
         }
 
 
-def _estimator(model):
-    """The booster inside the zoo's wrapper (XGBoost classifiers are label-encoded)."""
-    return model.estimator if isinstance(model, LabelEncodedClassifier) else model
-
-
 def tuned_spec(base: ModelSpec, params: dict, label: str) -> ModelSpec:
     """``base`` with ``params`` set on its booster."""
 
     def build(ctx):
         model = base.build(ctx)
-        _estimator(model).set_params(**params)
+        booster_of(model).set_params(**params)
         return model
 
     return dataclasses.replace(
@@ -135,7 +130,7 @@ def tune(
         for name, (lo, hi, log, integer) in space.items()
     }
     for spec, result in bases:  # the portfolio's measured configurations seed the sampler
-        defaults = _estimator(spec.build(context)).get_params()
+        defaults = booster_of(spec.build(context)).get_params()
         params = {n: defaults.get(n) for n in space}
         if all(params[n] is not None and lo <= params[n] <= hi for n, (lo, hi, _, _) in space.items()):
             folds = np.asarray(result.fold_scores[metric], dtype=float)
