@@ -74,6 +74,8 @@ def run(n: int, budget: float, work: Path) -> dict:
         row["compared"] = len(metrics["leaderboard"])
         row["skipped"] = len(metrics["skipped"])
         row["test_roc_auc"] = round(metrics["test"]["metrics"]["roc_auc"], 4)
+        plan = metrics.get("row_plan", {})
+        row["compare_rows"], row["fit_rows"] = plan.get("compare_rows"), plan.get("fit_rows")
         row["not_drawn"] = " ".join(
             line
             for line in proc.stdout.splitlines()
@@ -91,13 +93,15 @@ def write_doc(rows: list[dict], budget: float) -> None:
         "a date), report and bundle included; wall time of the whole process against the promise "
         "(budget x 1.1 + 5 s).",
         "",
-        "| rows | wall s | promise s | held | chosen | compared / skipped | test ROC AUC |",
-        "|---:|---:|---:|:-:|---|---:|---:|",
+        "| rows | wall s | promise s | held | compared on / fitted on rows | chosen | models compared / "
+        "skipped | test ROC AUC |",
+        "|---:|---:|---:|:-:|---:|---|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['rows']:,} | {r['wall_s']} | {r['promise_s']} | {'yes' if r['held'] else 'NO'} | "
-            f"{r.get('chosen', 'failed')} | {r.get('compared', 0)} / {r.get('skipped', 0)} | "
+            f"{r.get('compare_rows') or 0:,} / {r.get('fit_rows') or 0:,} | {r.get('chosen', 'failed')} | "
+            f"{r.get('compared', 0)} / {r.get('skipped', 0)} | "
             f"{r.get('test_roc_auc', '')} |"
         )
     text = DOC.read_text()

@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--only", help="comma-separated dataset names")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the earlier rows of the systems not run now (from benchmarks/results/peers.<budget>.json)",
+    )
     args = parser.parse_args(argv)
     names = sorted(p.name for p in SHARED.iterdir()) if SHARED.is_dir() else []
     if args.only:
@@ -225,9 +230,14 @@ def main(argv: list[str] | None = None) -> int:
                 row = run_system(system, name, args.budget, Path(tmp))
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+    out = ROOT / "benchmarks" / "results" / f"peers.{args.budget:g}.json"
+    if args.keep and out.exists():
+        earlier = json.loads(out.read_text())["rows"]
+        rows += [r for r in earlier if r["system"] not in systems and r["dataset"] in names]
+        order = {s: i for i, s in enumerate(SYSTEMS)}
+        rows.sort(key=lambda r: (names.index(r["dataset"]), order[r["system"]]))
     mean_ranks = ranks(rows)
     print(json.dumps({"mean_rank": mean_ranks}))
-    out = ROOT / "benchmarks" / "results" / f"peers.{args.budget:g}.json"
     out.write_text(json.dumps({"budget_s": args.budget, "rows": rows, "mean_rank": mean_ranks}, indent=2))
     write_doc(rows, mean_ranks, args.budget)
     return 0

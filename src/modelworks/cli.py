@@ -159,7 +159,7 @@ def print_leaderboard(exp) -> None:
     room = max(out.width - 70, 0) // 11
     shown = [board.metric, *board.metrics[1:][:room]]
     table = Table(
-        title=f"Leaderboard ({exp.cv}-fold CV on {len(exp.X_train):,} rows, ranked by {board.metric})",
+        title=f"Leaderboard ({exp.cv}-fold CV on {exp.rows.compare_rows:,} rows, ranked by {board.metric})",
         title_justify="left",
     )
     table.add_column("#", justify="right")
@@ -242,6 +242,8 @@ def print_cleaning(exp) -> None:
         out.print(f"dropped column {d['name']!r}: {d['reason']}")
     for p in c.parsed_columns:
         out.print(f"parsed column {p['name']!r} as {p['as']}s")
+    if exp.rows.note:
+        err.print(f"notice: {exp.rows.note}")
 
 
 def run_workflow(

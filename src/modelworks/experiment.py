@@ -6,6 +6,7 @@ time budget → evaluate the best on the test set once → refit on all rows →
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -46,11 +47,20 @@ from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.budget import RESERVE, Budget, FinishCost, plan_intervals, schedule
+from modelworks.search.budget import (
+    FINAL_FITS,
+    LEADERS,
+    RESERVE,
+    Budget,
+    FinishCost,
+    plan_intervals,
+    schedule,
+)
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import Leaderboard, ModelResult
 from modelworks.search.learning import CURVE_FOLDS, LearningCurve, curve_seconds, learning_curve
+from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_rows, sampled_folds, time_fits
 from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 from modelworks.search.workers import FoldWorkers
@@ -164,12 +174,12 @@ class Experiment:
         self.progress = progress
         self.console = console or Console(stderr=True)
         self.cleaning = Cleaning(rows_in=len(self.data))
-        self._setup(task, metric, models)
         self.leaderboard: Leaderboard | None = None
         self.evaluation: Evaluation | None = None
         self._oof: dict[str, np.ndarray] = {}
         #: Boosting rounds of the final fits of boosters stopped early in cross-validation.
         self._rounds: dict[str, int] = {}
+        self._setup(task, metric, models)
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
         self._curve: LearningCurve | None = None
@@ -251,8 +261,81 @@ class Experiment:
             report=self.settings.report,
         )
         self.budget.reserve_final(0.0, self._finish.seconds())
+        self.rows = self._plan_rows(classification)
         if self._workers is not None:  # after the timings above: their imports would slow them
             self._workers.warm()
+
+    def _plan_rows(self, classification: bool) -> RowPlan:
+        """Compare and fit a large table on samples when all its rows would not fit the budget (see
+        :mod:`modelworks.search.sampling`); the folds then cover the compared sample only."""
+        n = len(self.X_train)
+        if self.budget.seconds is None or n <= SAMPLE_FLOOR:
+            return RowPlan(n, n, n)
+        # the boosters worth comparing on as many rows as possible (the cheaper of the first two
+        # leaders at this size: their costs per row differ five-fold on large tables), else the first
+        order = schedule(self.specs, len(self.folds[0][0]))
+        timed_specs = [s for s in order if s.name in LEADERS][:2] or order[:1]
+        costs = {
+            s.name: time_fits(  # one thread, as in the workers
+                self.pipeline(s.name, 1),
+                s.patience,
+                self.X_train,
+                self.y_train,
+                self._groups,
+                self.classes,
+                self.seed,
+            )
+            for s in timed_specs
+        }
+        timed = min(timed_specs, key=lambda s: costs[s.name].seconds(n))
+        cost = costs[timed.name]
+        plan = plan_rows(
+            self.budget,
+            cost,
+            n,
+            n + len(self.X_test),
+            len(self.folds),
+            self.cv,
+            self.refit,
+            timed.label,
+        )
+        if plan.compare_rows < n:
+            self.folds = sampled_folds(
+                self.y_train,
+                self._groups,
+                plan.compare_rows,
+                self.cv,
+                self.cv_repeats,
+                self.seed,
+                classification,
+            )
+        if plan.sampled:  # the final fits in fold fits, as the timed model's fixed and per-row costs say
+            fits = [plan.fit_rows] + ([plan.fit_rows * (n + len(self.X_test)) / n] if self.refit else [])
+            fold = cost.seconds(len(self.folds[0][0]))
+            self.budget.final_fits = max(sum(cost.seconds(rows) for rows in fits) / fold, FINAL_FITS)
+            self.budget.reserve_final(0.0)
+            return dataclasses.replace(plan, model=timed.name)
+        return plan
+
+    def _compared(self) -> np.ndarray:
+        """Indices of the training rows the models were compared on (all, unless sampled)."""
+        return np.unique(np.concatenate([val for _, val in self.folds[: self.cv]]))
+
+    def _fit_data(self, all_rows: bool) -> tuple[pd.DataFrame, pd.Series]:
+        """The rows of a final fit: the training part (``all_rows``: and the test set), sampled
+        alike when the plan says so."""
+        X, y = self.X_train, self.y_train
+        if self.rows.fit_rows < len(X):
+            part = sample_rows(y, self._groups, self.rows.fit_rows, self.seed, self.task != "regression")
+            X, y = X.iloc[part], y.iloc[part]
+        if not all_rows:
+            return X, y
+        X_test, y_test = self.X_test, self.y_test
+        if self.rows.fit_rows < len(self.X_train):
+            share = self.rows.fit_rows / len(self.X_train)
+            part = sample_rows(y_test, None, round(share * len(y_test)), self.seed, self.task != "regression")
+            X_test, y_test = X_test.iloc[part], y_test.iloc[part]
+        return pd.concat([X, X_test], ignore_index=True), pd.concat([y, y_test], ignore_index=True)
 
     def pipeline(self, name: str, n_jobs: int | None = None) -> Pipeline:
         """An unfitted pipeline for model ``name`` with this experiment's columns and seed, using
@@ -284,7 +367,7 @@ class Experiment:
 
     def _compare(self) -> Leaderboard:
         n_fold_rows = len(self.folds[0][0])
-        order = schedule(self.specs, n_fold_rows)
+        order = schedule(self.specs, n_fold_rows, leader=self.rows.model)
         results: list[ModelResult] = []
         skipped: list[tuple[str, str]] = []
         show = self.progress and self.console.is_terminal
@@ -459,7 +542,9 @@ class Experiment:
         """Ensemble selection over ``pool``: the ensemble's (unscored) result and its weighted
         members, or ``None`` when it keeps a single model."""
         oofs = [self._oof[r.name].mean(axis=0) for r in pool]
-        weights = greedy_weights(oofs, self.y_train, self.metric, self.classes, self.positive_label)
+        weights = greedy_weights(
+            oofs, self.y_train, self.metric, self.classes, self.positive_label, rows=self._compared()
+        )
         members = [(r, w) for r, w in zip(pool, weights, strict=True) if w > 0]
         if len(members) < 2:
             return None
@@ -482,7 +567,10 @@ class Experiment:
 
     def _reserve_for(self, best: ModelResult) -> None:
         """Keep time for the final fits, report and saving of ``best``, from its measured times."""
-        self.budget.reserve_final(float(np.mean(best.fit_seconds)), self._finish.seconds(best))
+        finish = self._finish.seconds(best)
+        if self.settings.report:  # the learning curve is drawn before the report: its time is kept too
+            finish += curve_seconds(best, len(self.folds[0][0]))
+        self.budget.reserve_final(float(np.mean(best.fit_seconds)), finish)
 
     @property
     def best_name(self) -> str:
@@ -500,8 +588,9 @@ class Experiment:
         if self.task != "binary" or not (self.tune_threshold or self.costs):
             return None
         pos = list(self.classes or []).index(self.positive_label)
+        rows = self._compared()
         self.threshold_choice = choose_threshold(
-            self.y_train, self._oof_of(name)[:, pos], self.positive_label, costs=self.costs
+            self.y_train.iloc[rows], self._oof_of(name)[rows, pos], self.positive_label, costs=self.costs
         )
         return self.threshold_choice.threshold
 
@@ -529,7 +618,7 @@ class Experiment:
         threshold = self._choose_threshold(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = self.pipeline(name).fit(self.X_train, self.y_train)
+            model = self.pipeline(name).fit(*self._fit_data(all_rows=False))
             pred = predict_scores(model, self.X_test, self.classes)
             self._train_model = self._with_threshold(predict_on_one_thread(model), threshold)
             evaluation = evaluate_predictions(
@@ -555,10 +644,7 @@ class Experiment:
             if self.interval_plan.note:
                 evaluation.extra["intervals_note"] = self.interval_plan.note
             if self.refit:
-                final = self.pipeline(name).fit(
-                    pd.concat([self.X_train, self.X_test], ignore_index=True),
-                    pd.concat([self.y_train, self.y_test], ignore_index=True),
-                )
+                final = self.pipeline(name).fit(*self._fit_data(all_rows=True))
                 self._final_model = self._with_threshold(predict_on_one_thread(final), threshold)
             else:
                 self._final_model = self._train_model
@@ -587,7 +673,7 @@ class Experiment:
             return self._final_model
         if self._train_model is None:
             model = clone(self.pipeline(self.best_name))
-            model.fit(self.X_train, self.y_train)
+            model.fit(*self._fit_data(all_rows=False))
             self._train_model = model
         return self._train_model
 
@@ -617,6 +703,7 @@ class Experiment:
             "cv_folds": self.cv,
             "test_size": self.test_size,
             "rows": {"train": len(self.X_train), "test": len(self.X_test)},
+            "row_plan": self.rows.to_dict(),
             "best_model": board.best.name,
             "chosen_model": board.chosen,
             "prefer": board.prefer,
@@ -753,7 +840,11 @@ def data_hash(df: pd.DataFrame) -> str:
 
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, df.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    try:  # text conversion of every cell first took seconds on a million rows
+        hashes = pd.util.hash_pandas_object(df, index=False)
+    except TypeError:  # unhashable cells
+        hashes = pd.util.hash_pandas_object(df.astype(str), index=False)
+    digest.update(hashes.to_numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -86,6 +86,29 @@ def test_curve_estimate_covers_its_fits_and_predictions() -> None:
     assert curve_seconds(result(call_ms=100.0, fit=1.0), 800) > cheap + 24 * 0.1 - 1e-9
 
 
+@pytest.mark.parametrize("report", [True, False])
+def test_the_learning_curve_is_reserved_with_the_report(report: bool) -> None:
+    # drawn before the report: a run that ends its comparison at the deadline still has time for it
+    from modelworks import Experiment
+    from modelworks.data.demo import make_churn
+
+    exp = Experiment(
+        make_churn(n_customers=600, seed=0),
+        "will_churn",
+        time_budget=30,
+        models=["linear"],
+        n_jobs=1,
+        report=report,
+        tune=False,
+    )
+    exp.compare()
+    best = exp.leaderboard.best
+    curve = curve_seconds(best, len(exp.folds[0][0])) if report else 0.0
+    expected = exp._finish.seconds(best) + curve
+    assert exp.budget.finish_reserve == pytest.approx(expected)
+    assert exp.budget.final_reserve == pytest.approx(FINAL_FITS * float(np.mean(best.fit_seconds)) + expected)
+
+
 def _fitted_ensemble() -> WeightedEnsemble:
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 3)), columns=list("abc"))
     y = (X["a"] > 0).astype(int)
@@ -135,6 +158,10 @@ def test_schedule_runs_the_cheapest_then_the_leading_booster_then_by_cost() -> N
     assert [s.name for s in schedule(few, 20_000)] == [
         s.name for s in sorted(few, key=lambda s: (scale(s, 20_000), s.name))
     ]
+    # a large table's sample was planned for the cheaper booster: that one leads
+    planned = schedule(specs, 20_000, leader="hist_gradient_boosting")
+    assert planned[0] is by_cost[0] and planned[1].name == "hist_gradient_boosting"
+    assert sorted(s.name for s in planned) == sorted(s.name for s in specs)
 
 
 def test_preprocessing_is_learned_per_recipe_and_not_charged_to_the_model() -> None:

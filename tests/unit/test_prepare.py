@@ -83,6 +83,18 @@ def test_categorical_values_are_normalised():
     )
 
 
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_text_levels_are_stripped_once_per_level_alike(dtype):
+    # the text-only path (levels hashed, each stripped once) gives what the value-by-value path gives
+    values = [" a", "b ", None, "a", "a ", "", "b"]
+    out = as_category_strings(pd.Series(values, dtype=dtype))
+    assert out.dtype == object
+    assert out.tolist()[:2] == ["a", "b"] and pd.isna(out.iloc[2])
+    assert out.tolist()[3:] == ["a", "a", "", "b"]
+    mixed = as_category_strings(pd.Series([*values, 1.0], dtype=object))  # not text only: value by value
+    assert mixed.iloc[:7].fillna("<NA>").tolist() == out.fillna("<NA>").tolist()
+
+
 def test_text_is_kept_and_order_follows_the_spec():
     frame = pd.DataFrame({"note": ["hello world", None], "x": [1, 2], "unused": [0, 0]}, index=[10, 20])
     out = clean([{"name": "x", "kind": "numeric"}, {"name": "note", "kind": "text"}], frame)

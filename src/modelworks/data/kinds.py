@@ -229,4 +229,8 @@ def as_category_strings(values: pd.Series) -> pd.Series:
             return str(int(v))
         return str(v).strip()
 
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # the usual case: once per level
+        codes, levels = pd.factorize(values.astype(object))
+        stripped = np.array([str(v).strip() for v in levels] + [np.nan], dtype=object)
+        return pd.Series(stripped[codes], dtype=object)  # code -1 (missing) takes the trailing nan
     return pd.Series([norm(v) for v in values.astype(object)], dtype=object)

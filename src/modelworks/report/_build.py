@@ -173,6 +173,8 @@ def _cleaning_lines(exp) -> list[str]:
         f"Held out {len(exp.X_test):,} rows ({exp.test_size:.0%}) as the test set before anything was "
         f"fitted; {len(exp.X_train):,} rows remain for comparing models."
     )
+    if exp.rows.note:
+        lines.append(exp.rows.note[0].upper() + exp.rows.note[1:] + ".")
     return lines
 
 
@@ -309,7 +311,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "pipeline_steps": _PIPELINE_STEPS,
         "board_intro": (
             f"{len(board.results)} model(s) compared on the same {exp.cv}-fold split{repeats} of "
-            f"{len(exp.X_train):,} training rows, ranked by {board.metric}, cheapest first within the "
+            f"{exp.rows.compare_rows:,} training rows, ranked by {board.metric}, cheapest first within the "
             "time budget."
         ),
         "leaderboard": leaderboard,
@@ -322,7 +324,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "model_figures": model_figures,
         "model_not_drawn": model_not_drawn,
         "test_intro": (
-            f"{chosen.label}, fitted on the {len(exp.X_train):,} training rows and scored once on "
+            f"{chosen.label}, fitted on {exp.rows.fit_rows:,} training rows and scored once on "
             f"{ev.n_test:,} held-out rows; intervals are 95% bootstrap intervals over test rows "
             f"({exp.interval_plan.resamples} resamples). "
             + (f"Note: {exp.interval_plan.note}. " if exp.interval_plan.note else "")

@@ -157,15 +157,17 @@ def plan_intervals(n_test: int, seconds_per_cell: float, budget_seconds: float |
 LEADERS = ("lightgbm", "hist_gradient_boosting", "xgboost", "catboost")
 
 
-def schedule(specs: list[ModelSpec], n_rows: int) -> list[ModelSpec]:
+def schedule(specs: list[ModelSpec], n_rows: int, leader: str | None = None) -> list[ModelSpec]:
     """The order candidates run in: the cheapest (it also measures the machine), then the leading
-    gradient-boosting model, then the rest cheapest first."""
+    gradient-boosting model (``leader`` when given: the one a large table's sample was planned for),
+    then the rest cheapest first."""
     order = sorted(specs, key=lambda s: (scale(s, n_rows), s.name))
-    leader = next((s for name in LEADERS for s in order if s.name == name), None)
-    if leader is None or len(order) < 3:
+    names = (leader,) if leader is not None else LEADERS
+    lead = next((s for name in names for s in order if s.name == name), None)
+    if lead is None or len(order) < 3:
         return order
-    rest = [s for s in order[1:] if s is not leader]
-    return [order[0], leader, *rest] if order[0] is not leader else order
+    rest = [s for s in order[1:] if s is not lead]
+    return [order[0], lead, *rest] if order[0] is not lead else order
 
 
 def scale(spec: ModelSpec, n_rows: int) -> float:
@@ -198,6 +200,9 @@ class Budget:
     finish_reserve: float = 0.0
     #: Folds fitted at a time (worker processes, see :mod:`modelworks.search.workers`).
     parallel: int = 1
+    #: The final fits in fold fits: more when they use more rows than the compared sample (see
+    #: :mod:`modelworks.search.sampling`).
+    final_fits: float = FINAL_FITS
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -253,7 +258,7 @@ class Budget:
         the report and saving of the best model (this one or the best so far) still fit in the budget."""
         if self.seconds is None:
             return True
-        final = FINAL_FITS * fold_seconds + self.finish_reserve
+        final = self.final_fits * fold_seconds + self.finish_reserve
         needed = fold_seconds * math.ceil(folds_left / self.parallel) + max(self.final_reserve, final)
         return needed + RESERVE + self.evaluation_reserve <= self.remaining()
 
@@ -262,7 +267,7 @@ class Budget:
         reported and saved (``finish_seconds``) within the budget."""
         if self.seconds is None:
             return True
-        needed = FINAL_FITS * fold_seconds + finish_seconds + self.evaluation_reserve + RESERVE
+        needed = self.final_fits * fold_seconds + finish_seconds + self.evaluation_reserve + RESERVE
         return needed <= self.remaining()
 
     def reserve_final(self, fold_seconds: float, finish_seconds: float | None = None) -> None:
@@ -270,4 +275,4 @@ class Budget:
         its report and saving (``finish_seconds``; unchanged when ``None``)."""
         if finish_seconds is not None:
             self.finish_reserve = finish_seconds
-        self.final_reserve = FINAL_FITS * fold_seconds + self.finish_reserve
+        self.final_reserve = self.final_fits * fold_seconds + self.finish_reserve

@@ -72,9 +72,10 @@ def cross_fitted_scores(
     """
     n_splits = n_splits or len(folds)
     scores: dict[str, list[float]] = {m: [] for m in metrics}
+    covered = np.unique(np.concatenate([val for _, val in folds[:n_splits]]))  # all rows, unless sampled
     for i, (_, val) in enumerate(folds):
         repeat = [p[i // n_splits] for p in oofs]
-        others = np.setdiff1d(np.arange(len(y)), val)
+        others = np.setdiff1d(covered, val)
         w = greedy_weights(repeat, y, metrics[0], classes, pos_label, rows=others)
         pred = sum(wi * p[val] for wi, p in zip(w, repeat, strict=True))
         for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():

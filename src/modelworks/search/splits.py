@@ -34,6 +34,15 @@ def row_groups(df: pd.DataFrame) -> np.ndarray | None:
     return None if groups.max(initial=-1) + 1 == len(df) else groups.ravel()
 
 
+def _label_codes(y: pd.Series) -> pd.Series:
+    """Integer codes of the labels in their sorted order: the same stratified splits as the labels
+    themselves, without sorting a million strings (scikit-learn's ``np.unique``)."""
+    try:
+        return pd.Series(pd.factorize(y.to_numpy(), sort=True)[0])
+    except TypeError:  # labels of types that do not sort together
+        return y.reset_index(drop=True)
+
+
 def rare_labels(y: pd.Series, groups: np.ndarray | None) -> list:
     """Classes present in a single row or a single group of identical rows (training only)."""
     labels = y.to_numpy()
@@ -53,6 +62,7 @@ def holdout(
     :func:`rare_labels`, which are trained on only.
     """
     n = len(y)
+    y = _label_codes(y) if stratify else y
     if groups is None:
         members, first = np.arange(n), np.arange(n)
     else:
@@ -77,6 +87,7 @@ def cv_folds(
 ) -> Folds:
     """The cross-validation folds (``repeats`` times ``cv``), groups kept whole."""
     X = np.zeros((len(y), 1))
+    y = _label_codes(y) if stratify else y
     target = y if stratify else None
     if groups is None:
         if repeats > 1:
