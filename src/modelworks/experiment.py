@@ -567,10 +567,7 @@ class Experiment:
 
     def _reserve_for(self, best: ModelResult) -> None:
         """Keep time for the final fits, report and saving of ``best``, from its measured times."""
-        finish = self._finish.seconds(best)
-        if self.settings.report:  # the learning curve is drawn before the report: its time is kept too
-            finish += curve_seconds(best, len(self.folds[0][0]))
-        self.budget.reserve_final(float(np.mean(best.fit_seconds)), finish)
+        self.budget.reserve_final(float(np.mean(best.fit_seconds)), self._finish.seconds(best))
 
     @property
     def best_name(self) -> str:

@@ -86,29 +86,6 @@ def test_curve_estimate_covers_its_fits_and_predictions() -> None:
     assert curve_seconds(result(call_ms=100.0, fit=1.0), 800) > cheap + 24 * 0.1 - 1e-9
 
 
-@pytest.mark.parametrize("report", [True, False])
-def test_the_learning_curve_is_reserved_with_the_report(report: bool) -> None:
-    # drawn before the report: a run that ends its comparison at the deadline still has time for it
-    from modelworks import Experiment
-    from modelworks.data.demo import make_churn
-
-    exp = Experiment(
-        make_churn(n_customers=600, seed=0),
-        "will_churn",
-        time_budget=30,
-        models=["linear"],
-        n_jobs=1,
-        report=report,
-        tune=False,
-    )
-    exp.compare()
-    best = exp.leaderboard.best
-    curve = curve_seconds(best, len(exp.folds[0][0])) if report else 0.0
-    expected = exp._finish.seconds(best) + curve
-    assert exp.budget.finish_reserve == pytest.approx(expected)
-    assert exp.budget.final_reserve == pytest.approx(FINAL_FITS * float(np.mean(best.fit_seconds)) + expected)
-
-
 def _fitted_ensemble() -> WeightedEnsemble:
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 3)), columns=list("abc"))
     y = (X["a"] > 0).astype(int)
