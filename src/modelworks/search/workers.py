@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ ONE_THREAD = {
 }
 #: Seconds an idle worker waits for work before it exits.
 IDLE_SECONDS = 120
+#: Warning filter for loky's resource tracker process (see :meth:`FoldWorkers._executor`).
+TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
 
 
 def _fit_in_worker(*args: Any):
@@ -80,6 +83,12 @@ class FoldWorkers:
     def _executor(self):
         from joblib.externals.loky import get_reusable_executor
 
+        # loky's resource tracker (a process it starts with this environment) warns on stderr when an
+        # interrupt lands while the pool starts; it cleans up all the same, and the run has already
+        # said, in one line, that it was interrupted
+        filters = os.environ.get("PYTHONWARNINGS", "")
+        if TRACKER_WARNINGS not in filters:
+            os.environ["PYTHONWARNINGS"] = ",".join(f for f in (filters, TRACKER_WARNINGS) if f)
         self._pool = get_reusable_executor(max_workers=self.size, timeout=IDLE_SECONDS, env=ONE_THREAD)
         return self._pool
 
