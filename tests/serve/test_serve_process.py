@@ -131,3 +131,40 @@ def test_verify_key_env_refuses_before_serving(cli, allow_bundle, signed_bundle,
     )
     line = _one_line_error(result)
     assert ("signature" in line or "signed" in line) if which != "unset" else SECRET_ENV in line
+
+
+def _nodelay_on_accepted(listener: socket.socket) -> int:
+    """TCP_NODELAY as asyncio leaves it on a connection accepted from ``listener``."""
+    import asyncio
+
+    async def accept_one() -> int:
+        loop = asyncio.get_running_loop()
+        seen: asyncio.Future[int] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):  # type: ignore[override]
+                conn = transport.get_extra_info("socket")
+                seen.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    return asyncio.run(accept_one())
+
+
+def test_worker_socket_sets_tcp_nodelay_on_connections():
+    """The multi-worker socket: keep-alive answers are sent at once, not after a delayed ACK."""
+    from modelworks.serve.server import listening_socket
+
+    assert _nodelay_on_accepted(listening_socket("127.0.0.1", free_port())) != 0
+    # uvicorn's own bind (protocol number 0): asyncio leaves Nagle on, the cause of the +40 ms
+    plain = socket.socket(socket.AF_INET)
+    plain.bind(("127.0.0.1", free_port()))
+    assert _nodelay_on_accepted(plain) == 0

@@ -42,6 +42,22 @@ def check_port(host: str, port: int) -> None:
     ConfigError
         When the port is out of range, the host does not resolve, or the address is in use.
     """
+    listening_socket(host, port).close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind a TCP socket the way the server will listen on it, with its protocol number set.
+
+    uvicorn (0.54) binds a multi-worker server's socket as ``socket.socket(family)``, whose protocol
+    number is 0; asyncio sets ``TCP_NODELAY`` on an accepted connection only when that number is
+    ``IPPROTO_TCP``, so every keep-alive answer then waited for the client's delayed ACK (about 40 ms).
+    The socket made here carries the protocol from ``getaddrinfo`` and is handed to uvicorn's workers.
+
+    Raises
+    ------
+    ConfigError
+        When the port is out of range, the host does not resolve, or the address is in use.
+    """
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port must be between 1 and 65535 (got {port})")
     try:
@@ -50,19 +66,22 @@ def check_port(host: str, port: int) -> None:
         raise ConfigError(
             f"cannot listen on host {host!r} ({exc}); give an address such as 127.0.0.1"
         ) from None
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(
-                    f"port {port} on {host} is already in use; choose another --port or stop the "
-                    "process listening there"
-                ) from None
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --host or --port"
+                f"port {port} on {host} is already in use; choose another --port or stop the "
+                "process listening there"
             ) from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --host or --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @contextmanager
@@ -186,6 +205,20 @@ def serve_bundle(
         else:
             del app, service
             os.environ.update(settings.to_env())
-            uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+            _run_workers(workers, listening_socket(host, port), options)
     cause = f" after {signal.Signals(received[0]).name}" if received else ""
     log.info("modelworks serve: shut down cleanly%s", cause)
+
+
+def _run_workers(workers: int, sock: socket.socket, options: dict) -> None:
+    """What ``uvicorn.run(..., workers=N)`` does, on a socket bound by :func:`listening_socket`."""
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(FACTORY, factory=True, workers=workers, **options)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # as uvicorn.run: the supervisor's own shutdown already ran
+        pass
+    finally:
+        sock.close()
