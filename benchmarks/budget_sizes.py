@@ -5,8 +5,12 @@ that depends on them non-linearly) is written to a CSV file, then ``modelworks r
 --time-budget B`` runs as a real process, report and bundle included; its wall time from start to
 exit is compared with the promise, B x 1.1 + 5 s. Tables are generated here, never committed.
 
-Run: ``python benchmarks/budget_sizes.py [--budget 60] [--rows 1000,10000,100000,1000000]``.
-Results go to ``benchmarks/results/budget_sizes.json`` and ``docs/benchmarks.md`` (between markers).
+With ``--wide COLUMNS`` the tables are wide instead: ``COLUMNS`` numeric columns (the target depends on
+the first four), for tables of more columns than rows.
+
+Run: ``python benchmarks/budget_sizes.py [--budget 60] [--rows 1000,10000,100000,1000000] [--wide N]``.
+Results go to ``benchmarks/results/budget_sizes.json`` (``budget_sizes_wide_B.json``) and
+``docs/benchmarks.md`` (between markers).
 """
 
 from __future__ import annotations
@@ -47,9 +51,19 @@ def make_table(n: int, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def run(n: int, budget: float, work: Path) -> dict:
+def make_wide(n: int, columns: int, seed: int = 0) -> pd.DataFrame:
+    """A binary task on ``n`` rows of ``columns`` numeric columns; the first four carry the signal."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, columns))
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(columns)])
+    logit = X[:, 0] - X[:, 1] + X[:, 2] * X[:, 3]
+    df["y"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return df
+
+
+def run(n: int, budget: float, work: Path, wide: int | None = None) -> dict:
     data = work / f"rows{n}.csv"
-    make_table(n).to_csv(data, index=False)
+    (make_table(n) if wide is None else make_wide(n, wide)).to_csv(data, index=False)
     out = work / f"out{n}"
     env = {**os.environ, "COLUMNS": "120"}
     start = time.perf_counter()
@@ -62,6 +76,7 @@ def run(n: int, budget: float, work: Path) -> dict:
     wall = time.perf_counter() - start
     row = {
         "rows": n,
+        "columns": wide,
         "budget_s": budget,
         "wall_s": round(wall, 1),
         "promise_s": round(budget * 1.1 + 5, 1),
@@ -86,11 +101,15 @@ def run(n: int, budget: float, work: Path) -> dict:
     return row
 
 
-def write_doc(rows: list[dict], budget: float) -> None:
+def write_doc(rows: list[dict], budget: float, wide: int | None = None) -> None:
+    command = f"python benchmarks/budget_sizes.py --budget {budget:g}"
+    what = "(8 numeric columns with 5% missing, 2 categorical, a date)"
+    if wide is not None:
+        command += f" --rows {','.join(str(r['rows']) for r in rows)} --wide {wide}"
+        what = f"of {wide:,} numeric columns"
     lines = [
-        f"`python benchmarks/budget_sizes.py --budget {budget:g}` ({dt.date.today()}, 2-core machine): "
-        "`modelworks run` on synthetic binary tables (8 numeric columns with 5% missing, 2 categorical, "
-        "a date), report and bundle included; wall time of the whole process against the promise "
+        f"`{command}` ({dt.date.today()}, 2-core machine): `modelworks run` on synthetic binary tables "
+        f"{what}, report and bundle included; wall time of the whole process against the promise "
         "(budget x 1.1 + 5 s).",
         "",
         "| rows | wall s | promise s | held | compared on / fitted on rows | chosen | models compared / "
@@ -105,12 +124,16 @@ def write_doc(rows: list[dict], budget: float) -> None:
             f"{r.get('test_roc_auc', '')} |"
         )
     text = DOC.read_text()
-    begin, end = "<!-- budget-sizes:begin -->", "<!-- budget-sizes:end -->"
+    marker, title = ("budget-sizes", "Budget from 1,000 to 1,000,000 rows")
+    if wide is not None:
+        marker = f"budget-wide-{budget:g}"
+        title = f"Budget {budget:g} s on wide tables (more columns than rows)"
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     block = f"{begin}\n\n" + "\n".join(lines) + f"\n\n{end}"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
-        text += "\n## Budget from 1,000 to 1,000,000 rows\n\n" + block + "\n"
+        text += f"\n## {title}\n\n" + block + "\n"
     DOC.write_text(text)
 
 
@@ -118,15 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--rows", default="1000,10000,100000,1000000")
+    parser.add_argument("--wide", type=int, help="numeric columns of a wide table instead of the 11")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(r) for r in args.rows.split(",")):
-            row = run(n, args.budget, Path(tmp))
+            row = run(n, args.budget, Path(tmp), args.wide)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-    write_doc(rows, args.budget)
+    results = RESULTS if args.wide is None else RESULTS.with_name(f"budget_sizes_wide_{args.budget:g}.json")
+    results.write_text(json.dumps(rows, indent=1) + "\n")
+    write_doc(rows, args.budget, args.wide)
     return 0 if all(r["held"] for r in rows) else 1
 
 

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 
 from modelworks.data.checks import check_classes, check_features, target_copies
 from modelworks.data.kinds import infer_kinds
-from modelworks.data.load import load
+from modelworks.data.load import consolidated, load
 from modelworks.data.profile import Profile, profile
 from modelworks.data.schema import build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
@@ -196,8 +196,7 @@ class Experiment:
 
         keep = y.notna()
         self.cleaning.missing_target_rows = int((~keep).sum())
-        df = df.loc[keep]
-        df = df.reset_index(drop=True)
+        df = consolidated(df.loc[keep].reset_index(drop=True))
         groups = row_groups(df)
         self.cleaning.duplicates_dropped = self.drop_duplicates
         if groups is not None:

@@ -111,6 +111,36 @@ def test_cleaner_holds_no_statistics_of_the_data():
     pd.testing.assert_frame_equal(fitted_a.transform(b), fitted_b.transform(b))
 
 
+def test_cleaner_of_many_columns_saves_as_a_few_skops_nodes_and_loads_back():
+    """The column specification is one JSON text in the skops file, not a node per dict and string."""
+    import io
+    import json
+    import pickle
+    import zipfile
+
+    from modelworks._skops import skops_io
+
+    columns = [
+        {"name": f"c{i}", "kind": "numeric", "parse": None, "n_unique": 3, "high_cardinality": False}
+        for i in range(1000)
+    ] + [{"name": "when", "kind": "datetime", "parse": "date", "has_time": True}]
+    fitted = TableCleaner(columns).fit(None)
+    sio = skops_io()
+    data = sio.dumps(fitted)
+    schema = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))
+    assert json.dumps(schema).count('"__class__"') < 20
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert loaded.columns == columns
+    assert loaded.input_names_ == fitted.input_names_
+    assert list(loaded.get_feature_names_out()) == list(fitted.get_feature_names_out())
+    assert "when__hour" in loaded.get_feature_names_out()
+    frame = pd.DataFrame({**{f"c{i}": [1.0, 2.0] for i in range(1000)}, "when": ["2020-01-02 03:00", None]})
+    pd.testing.assert_frame_equal(loaded.transform(frame), fitted.transform(frame))
+    assert pickle.loads(pickle.dumps(fitted)).columns == columns
+    unfitted = pickle.loads(pickle.dumps(TableCleaner(columns)))
+    assert unfitted.columns == columns and not hasattr(unfitted, "feature_names_out_")
+
+
 # ------------------------------------------------------------------------------ preprocessors
 
 WORDS = np.array(["alpha", "bravo", "charlie", "delta", "echo"])

@@ -25,7 +25,13 @@ import warnings
 import pandas as pd
 
 from modelworks.data._load.chunks import CHUNK_ROWS, Chunks, iter_chunks
-from modelworks.data._load.common import MISSING_MARKERS, SUPPORTED_EXTENSIONS, finish, show
+from modelworks.data._load.common import (
+    MISSING_MARKERS,
+    SUPPORTED_EXTENSIONS,
+    consolidated,
+    finish,
+    show,
+)
 from modelworks.data._load.files import load_file, to_path
 from modelworks.data._load.sql import load_sql_url
 from modelworks.errors import ConfigError, DataError
@@ -36,6 +42,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "Chunks",
     "LoadNotice",
+    "consolidated",
     "iter_chunks",
     "load",
 ]

@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from modelworks.data.kinds import ColumnInfo, infer_column, infer_kinds, parse_dates, parse_numbers
+from modelworks.data.kinds import (
+    ColumnInfo,
+    infer_column,
+    infer_kinds,
+    parse_dates,
+    parse_number_frame,
+)
 from modelworks.data.schema import json_safe
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import DataError
@@ -429,7 +435,7 @@ def profile(
     if target is not None:
         infos[target] = infer_column(data[target])
 
-    numeric = {name: parse_numbers(data[name]) for name, info in infos.items() if info.kind == "numeric"}
+    numeric = parse_number_frame(data, [name for name, info in infos.items() if info.kind == "numeric"])
     # distribution fits, target rates, associations and leakage checks cost milliseconds per column:
     # on wide tables they cover the first MAX_DETAILED_COLUMNS features (said in a warning)
     features_all = [c for c in data.columns if c != target]
@@ -468,7 +474,7 @@ def profile(
         features = {k: v for k, v in kinds.items() if k in data.columns and k in detailed}
         yk = y[known]
         dk = data.loc[known]
-        numk = {k: v[known] for k, v in numeric.items() if k != target and k in detailed}
+        numk = {k: numeric[k][known] for k in numeric.columns if k != target and k in detailed}
         encoded = _encode_target(yk, task_name, target_info)
         rates = _target_rates(dk, features, numk, yk, encoded, task_name, target_info)
         assoc = _associations(dk, features, numk, yk, encoded, task_name)
@@ -521,21 +527,23 @@ def _short(value: object, width: int = 30) -> str:
 def _column_table(
     data: pd.DataFrame,
     infos: dict[str, ColumnInfo],
-    numeric: dict[str, pd.Series],
+    numeric: pd.DataFrame,
     target: str | None,
     seed: int = 0,
     detailed: set[str] | None = None,
 ) -> pd.DataFrame:
     n = len(data)
+    dtypes = data.dtypes.to_dict()  # one lookup per column; data[name] costs far more on wide frames
+    missing_counts = data.isna().sum().to_dict()
+    stats = _number_stats(numeric)
     rows = []
     for name in data.columns:
-        s = data[name]
         info = infos[name]
-        missing = int(s.isna().sum())
+        missing = int(missing_counts[name])
         row: dict[str, Any] = {
             "name": name,
             "kind": info.kind,
-            "dtype": str(s.dtype),
+            "dtype": str(dtypes[name]),
             "is_target": name == target,
             "missing": missing,
             "missing_share": missing / n if n else 0.0,
@@ -545,27 +553,17 @@ def _column_table(
         row["top"] = None
         row["best_fit"] = None
         if info.kind == "numeric":
-            v = numeric[name].dropna()
-            if len(v):
-                q25, median, q75 = v.quantile([0.25, 0.5, 0.75]).to_numpy()
-                row.update(
-                    mean=float(v.mean()),
-                    std=float(v.std()),
-                    min=float(v.min()),
-                    q25=float(q25),
-                    median=float(median),
-                    q75=float(q75),
-                    max=float(v.max()),
-                    skew=float(v.skew()) if len(v) > 2 else np.nan,
-                )
+            if name in stats:
+                row.update(stats[name])
                 if detailed is None or name in detailed:
-                    row.update(_distribution_stats(v.to_numpy(dtype="float64"), seed))
+                    values = numeric[name].to_numpy(dtype="float64")
+                    row.update(_distribution_stats(values[~np.isnan(values)], seed))
         elif info.kind == "datetime":
-            d = parse_dates(s).dropna()
+            d = parse_dates(data[name]).dropna()
             if len(d):
                 row["top"] = f"{d.min()} … {d.max()}"
         elif info.kind in ("categorical", "boolean", "text", "constant", "identifier"):
-            row["top"] = _top_values(s)
+            row["top"] = _top_values(data[name])
         rows.append(row)
     columns = pd.DataFrame(rows)
     for col in _STAT_COLUMNS:
@@ -573,6 +571,33 @@ def _column_table(
     # built by hand: pandas would turn None into NaN in an inferred string column
     columns["best_fit"] = pd.Series([r["best_fit"] for r in rows], index=columns.index, dtype=object)
     return columns
+
+
+def _number_stats(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Mean, standard deviation, quartiles, extremes and skew of every column with a value, in one
+    frame: the column-wise reductions of pandas (missing values skipped, as per column)."""
+    if frame.shape[1] == 0:
+        return {}
+    counts = frame.notna().sum().to_numpy()
+    quartiles = frame.quantile([0.25, 0.5, 0.75]).to_numpy()
+    table = {
+        "mean": frame.mean().to_numpy(),
+        "std": frame.std().to_numpy(),
+        "min": frame.min().to_numpy(),
+        "q25": quartiles[0],
+        "median": quartiles[1],
+        "q75": quartiles[2],
+        "max": frame.max().to_numpy(),
+        "skew": frame.skew().to_numpy(),
+    }
+    out = {}
+    for j, name in enumerate(frame.columns):
+        if counts[j]:
+            row = {key: float(values[j]) for key, values in table.items()}
+            if counts[j] <= 2:
+                row["skew"] = np.nan
+            out[name] = row
+    return out
 
 
 def _fit_sample(values: np.ndarray, seed: int) -> np.ndarray:

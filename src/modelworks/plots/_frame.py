@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,26 +51,52 @@ def to_numeric(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+def _stored_number(dtype: Any) -> bool:
+    return getattr(dtype, "kind", "O") in "fiu"  # bool ("b") is not a number here
+
+
 def numeric_frame(X: pd.DataFrame, features: Sequence[str] | None = None) -> pd.DataFrame:
     """The numeric (or numeric-text) columns of ``X`` as float64, in order; constant or empty ones dropped."""
     names = list(features) if features is not None else list(X.columns)
+    dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
+    # columns stored as numbers are converted in one block (wide tables have thousands)
+    stored = [name for name in names if _stored_number(dtypes[name])]
+    stored_set = set(stored)
+    block = pd.DataFrame(X[stored].to_numpy(dtype="float64", na_value=np.nan), columns=stored, index=X.index)
+    if features is None and stored and len(X):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            values = block.to_numpy()
+            varies = np.nanmin(values, axis=0) < np.nanmax(values, axis=0)
+        block = block.loc[:, varies]
+    elif features is None:
+        block = block.iloc[:, :0]
     out = {}
     for name in names:
+        if name in stored_set:
+            continue
         if features is None and not is_numeric(X[name]):
             continue
         values = to_numeric(X[name])
         if features is None and values.nunique(dropna=True) < 2:
             continue
         out[name] = values
-    return pd.DataFrame(out, index=X.index)
+    if not out:
+        return block
+    kept = set(block.columns) | set(out)
+    frame = pd.concat([block, pd.DataFrame(out, index=X.index)], axis=1)
+    return frame[[name for name in names if name in kept]]
 
 
 def categorical_columns(X: pd.DataFrame, max_levels: int = 50) -> list[str]:
     """Columns that are not numeric and have between 2 and ``max_levels`` distinct values."""
+    dtypes = X.dtypes.to_dict()
     return [
         name
         for name in X.columns
-        if not is_numeric(X[name]) and 2 <= X[name].nunique(dropna=True) <= max_levels
+        if not _stored_number(dtypes[name])
+        and not is_numeric(X[name])
+        and 2 <= X[name].nunique(dropna=True) <= max_levels
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelworks.data.kinds import as_category_strings, parse_numbers
+from modelworks.data.kinds import as_category_strings, parse_number_frame, parse_numbers
 from modelworks.errors import ConfigError
 
 #: Numeric features in the small-multiple figures (strongest association with the target first).
@@ -69,13 +69,14 @@ class ProfilePlots:
         self.y = frame[self.target_name] if self.target_name is not None else None
         if self.y is not None and self.task == "regression":
             self.y = parse_numbers(self.y)
-        features: dict[str, pd.Series] = {}
-        for name, kind in self._kinds.items():
-            if kind == "numeric":
-                features[name] = parse_numbers(frame[name])
-            elif kind in ("categorical", "boolean"):
-                features[name] = as_category_strings(frame[name])
-        self.X = pd.DataFrame(features, index=frame.index)
+        numbers = parse_number_frame(frame, [n for n, kind in self._kinds.items() if kind == "numeric"])
+        levels = {
+            name: as_category_strings(frame[name])
+            for name, kind in self._kinds.items()
+            if kind in ("categorical", "boolean")
+        }
+        order = [n for n, kind in self._kinds.items() if n in levels or kind == "numeric"]
+        self.X = pd.concat([numbers, pd.DataFrame(levels, index=frame.index)], axis=1)[order]
 
     def _need_target(self, what: str) -> None:
         if self.y is None:
