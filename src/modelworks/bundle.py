@@ -44,7 +44,8 @@ import os
 import platform
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -363,7 +364,9 @@ class Bundle:
     path : Path
         The bundle directory.
     model : Pipeline
-        The fitted scikit-learn pipeline (always loaded: it holds the cleaning step).
+        The fitted scikit-learn pipeline. It is audited and built on first use: a bundle whose
+        ``model.onnx`` carries the cleaner and the decision rule predicts with ONNX Runtime without
+        it (and without importing scikit-learn); other bundles build it when loaded.
     schema, metrics, manifest : dict
         Contents of schema.json, metrics.json and manifest.json.
     runtime : {"sklearn", "onnx"}
@@ -375,13 +378,20 @@ class Bundle:
     """
 
     path: Path
-    model: Any
     schema: dict
     metrics: dict
     manifest: dict
     runtime: str = "sklearn"
     onnx: OnnxPredictor | None = None
     signed: bool = False
+    _model: Any = field(default=None, repr=False)
+    _build: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> Any:
+        if self._model is None and self._build is not None:
+            self._model = self._build()
+        return self._model
 
     @property
     def task(self) -> str:
@@ -557,7 +567,9 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | 
         When the directory is not a bundle, a file or the manifest is missing or modified, the model
         file is not a skops file or needs a type (or loader) that is not trusted, a tree in it is
         malformed, the signature is missing or wrong (with ``key``), or ONNX is asked for and the
-        bundle has no usable ``model.onnx``.
+        bundle has no usable ``model.onnx``. The model file is audited and built here unless ONNX
+        Runtime predicts alone (``model.onnx`` holding the cleaner and the decision rule): then on
+        the first use of :attr:`Bundle.model`, if any, which raises the same errors.
     """
     if runtime not in RUNTIMES:
         raise BundleError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
@@ -571,20 +583,22 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | 
             + (f" ({why})" if why else "")
             + "; use --runtime sklearn or auto"
         )
-    model = _load_model_file(root, manifest)
     onnx = None
     if has_onnx and runtime != "sklearn":
         onnx = _load_onnx(root, manifest, required=runtime == "onnx")
-    return Bundle(
+    bundle = Bundle(
         root,
-        model,
         _json_file(root, manifest, "schema.json"),
         _json_file(root, manifest, "metrics.json"),
         manifest,
         runtime="onnx" if onnx is not None else "sklearn",
         onnx=onnx,
         signed=key is not None,
+        _build=lambda: _load_model_file(root, manifest),
     )
+    if onnx is None or not onnx.self_contained:
+        bundle.model  # noqa: B018  (built now: a bad model file fails at loading, not mid-prediction)
+    return bundle
 
 
 def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | None:

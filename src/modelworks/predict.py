@@ -27,9 +27,9 @@ import pandas as pd
 from modelworks.bundle import Bundle
 from modelworks.data.schema import check_input
 from modelworks.errors import ConfigError
-from modelworks.evaluate.metrics import align_proba
+from modelworks.evaluate._proba import align_proba
 from modelworks.export.runtime import MISSING, UNSEEN, OnnxPredictor, decision_rule, labels_from_proba
-from modelworks.prepare.clean import TableCleaner
+from modelworks.prepare._cleaning import clean
 
 __all__ = ["Prediction", "merge_notices", "predict_frame", "predict_rows"]
 
@@ -100,10 +100,7 @@ def predict_rows(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> Predi
         result = _sklearn(bundle, frame, proba)
     else:
         state = _state(bundle)
-        if len(frame) == 1:
-            feeds = state.row_feeds(frame)
-        else:
-            feeds = bundle.onnx.feeds(state.cleaner.transform(frame))
+        feeds = state.row_feeds(frame) if len(frame) == 1 else bundle.onnx.feeds(clean(state.spec, frame))
         if bundle.onnx.finite(feeds):
             result = _from_onnx(bundle, state, bundle.onnx.run(feeds), proba)
         else:
@@ -161,7 +158,7 @@ def _empty(bundle: Bundle, proba: bool) -> pd.DataFrame:
     """No rows: the columns (and dtypes) the predictions would have."""
     if bundle.task == "regression":
         return pd.DataFrame({"prediction": np.empty(0)})
-    classes, _, _ = decision_rule(bundle.model)
+    classes, _, _ = _rule(bundle)
     classes = np.asarray(classes if classes is not None else [])
     if proba:
         labels = bundle.labels or list(classes)
@@ -169,9 +166,16 @@ def _empty(bundle: Bundle, proba: bool) -> pd.DataFrame:
     return pd.DataFrame({"prediction": classes[:0]})
 
 
+def _rule(bundle: Bundle) -> tuple[np.ndarray | None, float | None, object]:
+    """The decision rule, from the ONNX metadata when it holds it (the pipeline is then not built)."""
+    if bundle.onnx is not None and bundle.onnx.rule is not None:
+        return bundle.onnx.rule
+    return decision_rule(bundle.model)
+
+
 class _State:
-    """What the ONNX path needs from a bundle, worked out once: the cleaner, the decision rule and
-    the remembered cleaned values of single rows."""
+    """What the ONNX path needs from a bundle, worked out once: the cleaner's specification, the
+    decision rule and the remembered cleaned values of single rows."""
 
     #: Remembered values per column; the memory is emptied when full.
     CACHE = 4096
@@ -180,11 +184,11 @@ class _State:
         predictor = bundle.onnx
         assert predictor is not None
         self.predictor: OnnxPredictor = predictor
-        self.cleaner: TableCleaner = bundle.model.steps[0][1]
-        classes, self.threshold, self.pos_label = decision_rule(bundle.model)
+        spec = predictor.columns if predictor.columns is not None else bundle.model.steps[0][1].columns
+        self.spec: list[dict] = spec or []
+        classes, self.threshold, self.pos_label = _rule(bundle)
         self.classes = np.asarray(classes if classes is not None else [])
-        columns = self.cleaner.columns or []
-        self.columns = [(c, TableCleaner([c]).fit(None)) for c in columns]
+        columns = self.spec
         self.slot = {column: name for name, column, _ in predictor.inputs}
         self.kind = {column: kind for _, column, kind in predictor.inputs}
         self.memory: dict[str, dict] = {c["name"]: {} for c in columns}
@@ -192,7 +196,7 @@ class _State:
     def row_feeds(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The session's inputs for a one-row frame (the checked input, before cleaning)."""
         values: dict[str, object] = {}
-        for col, cleaner in self.columns:
+        for col in self.spec:
             name = col["name"]
             series = frame[name]
             raw = series.iat[0]
@@ -208,7 +212,7 @@ class _State:
             memory = self.memory[name]
             cleaned = memory.get(key) if key is not None else None
             if cleaned is None:
-                out = cleaner.transform(frame[[name]])
+                out = clean([col], frame[[name]])
                 cleaned = {c: out[c].iat[0] for c in out.columns}
                 if key is not None:
                     if len(memory) >= self.CACHE:

@@ -12,10 +12,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler, TargetEncoder
 
 from modelworks import Experiment
-from modelworks.data.kinds import infer_kinds
+from modelworks.data.kinds import as_category_strings, infer_kinds
 from modelworks.models.registry import REGISTRY
 from modelworks.models.wrappers import unwrap
-from modelworks.prepare.clean import TableCleaner, as_category_strings
+from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
 from modelworks.search.budget import Budget
 from modelworks.search.crossval import cross_validate

@@ -132,16 +132,6 @@ def metric_names(task: str, ranking: str | None = None) -> list[str]:
     return [ranking, *[n for n in names if n != ranking]]
 
 
-def align_proba(proba: np.ndarray, model_classes, classes) -> np.ndarray:
-    """Reorder ``proba`` columns from ``model_classes`` to ``classes``; absent classes get 0."""
-    out = np.zeros((proba.shape[0], len(classes)))
-    index = {c: i for i, c in enumerate(classes)}
-    for j, c in enumerate(model_classes):
-        out[:, index[c]] = proba[:, j]
-    # float32 boosters sum to 1 only approximately; metrics check the sum
-    return out / np.clip(out.sum(axis=1, keepdims=True), 1e-15, None)
-
-
 def score_all(
     names: list[str], y, pred, classes=None, pos_label=None, threshold: float | None = None
 ) -> dict[str, float]:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from modelworks.data.schema import json_safe
 from modelworks.export._base import NotExportable
 from modelworks.export._converters import EnsembleModel, onnx_estimator, onnx_prepare, register
 from modelworks.export.runtime import (
@@ -51,6 +52,7 @@ from modelworks.export.runtime import (
     OnnxPredictor,
     decision_rule,
     labels_from_proba,
+    rule_to_json,
 )
 from modelworks.models.wrappers import unwrap
 
@@ -363,7 +365,11 @@ def _convert(parts: _Parts) -> bytes:
             [graph_name, column, kind]
             for graph_name, (column, kind) in zip(graph_inputs, parts.inputs, strict=True)
         ],
+        # what the prediction path needs besides the graph: it then never loads the pipeline
+        "cleaner": json_safe(parts.pipeline.steps[0][1].columns or []),
     }
+    if parts.classification:
+        meta["decision"] = rule_to_json(parts.pipeline)
     del onx.metadata_props[:]
     entry = onx.metadata_props.add()
     entry.key, entry.value = META_KEY, json.dumps(meta, sort_keys=True)

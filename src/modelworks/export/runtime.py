@@ -51,6 +51,17 @@ def labels_from_proba(
     return classes[np.array([neg, pos])[(proba[:, pos] >= threshold).astype(int)]]
 
 
+def rule_to_json(model) -> dict:
+    """:func:`decision_rule` of ``model`` as JSON values, rebuilt by :class:`OnnxPredictor`."""
+    classes, threshold, pos_label = decision_rule(model)
+    return {
+        "classes": None if classes is None else classes.tolist(),
+        "classes_dtype": None if classes is None else classes.dtype.str,
+        "threshold": threshold,
+        "pos_label": pos_label.item() if isinstance(pos_label, np.generic) else pos_label,
+    }
+
+
 def decision_rule(model) -> tuple[np.ndarray | None, float | None, object]:
     """The class labels, decision threshold and positive label of a fitted pipeline's last step."""
     last = model.steps[-1][1] if hasattr(model, "steps") else model
@@ -93,6 +104,21 @@ class OnnxPredictor:
         self.task: str = meta["task"]
         self.output: str = meta["output"]
         self._outputs = [self.output]
+        #: The cleaner's column specification, saved with the graph since 2026-11-28 (``None`` in
+        #: older files): with it the bundle predicts without loading its scikit-learn pipeline.
+        self.columns: list[dict] | None = meta.get("cleaner")
+        rule = meta.get("decision")
+        self.rule: tuple[np.ndarray | None, float | None, object] | None = None
+        if isinstance(rule, dict):
+            classes = rule.get("classes")
+            if classes is not None:
+                classes = np.asarray(classes, dtype=rule.get("classes_dtype") or None)
+            self.rule = (classes, rule.get("threshold"), rule.get("pos_label"))
+
+    @property
+    def self_contained(self) -> bool:
+        """Whether the graph's metadata holds all that prediction needs beside the graph itself."""
+        return self.columns is not None and (self.task == "regression" or self.rule is not None)
 
     def feeds(self, cleaned: pd.DataFrame) -> dict[str, np.ndarray]:
         """The session's inputs for a cleaned frame (the output of ``TableCleaner.transform``)."""

@@ -15,21 +15,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from modelworks.data.kinds import as_category_strings, parse_dates, parse_numbers
+from modelworks.prepare._cleaning import DATE_PARTS, clean, date_feature_names, output_names
 
-DATE_PARTS = ("year", "month", "day", "dayofweek")
-#: Part name (kept in the feature names) to the pandas accessor (``.dt.dayofweek`` is deprecated).
-_DT_ATTRIBUTE = {"dayofweek": "day_of_week"}
-_EPOCH = pd.Timestamp("1970-01-01")
-
-
-def _date_parts(has_time: bool) -> list[str]:
-    return [*DATE_PARTS, "hour"] if has_time else list(DATE_PARTS)
-
-
-def date_feature_names(name: str, has_time: bool) -> list[str]:
-    """Names of the numeric columns a date column becomes."""
-    return [f"{name}__{p}" for p in _date_parts(has_time)] + [f"{name}__days"]
+__all__ = ["DATE_PARTS", "TableCleaner", "date_feature_names"]
 
 
 class TableCleaner(TransformerMixin, BaseEstimator):
@@ -52,50 +40,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         return self
 
     def _output_names(self) -> list[str]:
-        names: list[str] = []
-        for col in self.columns or []:
-            if col["kind"] == "datetime":
-                names += date_feature_names(col["name"], bool(col.get("has_time")))
-            else:
-                names.append(col["name"])
-        return names
+        return output_names(self.columns or [])
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_out_")
-        columns = self.columns or []
-        # numbers already stored as numbers are converted in one block (wide tables have thousands)
-        dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
-        stored = {
-            c["name"]
-            for c in columns
-            if c["kind"] == "numeric" and getattr(dtypes.get(c["name"]), "kind", "O") in "fiu"
-        }
-        block = [c["name"] for c in columns if c["name"] in stored]
-        out: dict[str, pd.Series] = {}
-        for col in columns:
-            name, kind = col["name"], col["kind"]
-            if name in stored:
-                continue
-            values = X[name].reset_index(drop=True)
-            if kind == "numeric":
-                out[name] = parse_numbers(values)
-            elif kind == "datetime":
-                dates = parse_dates(values)
-                for part in _date_parts(bool(col.get("has_time"))):
-                    attr = _DT_ATTRIBUTE.get(part, part)
-                    out[f"{name}__{part}"] = getattr(dates.dt, attr).astype("float64")
-                out[f"{name}__days"] = (dates - _EPOCH).dt.total_seconds().astype("float64") / 86400
-            elif kind == "text":
-                out[name] = values.astype("string").fillna("").astype(object)
-            else:
-                out[name] = as_category_strings(values)
-        names = list(self.feature_names_out_)
-        if not block:
-            return pd.DataFrame(out, columns=names)
-        numbers = pd.DataFrame(X[block].to_numpy(dtype="float64", na_value=np.nan), columns=block)
-        if not out:
-            return numbers[names]
-        return pd.concat([numbers, pd.DataFrame(out)], axis=1)[names]
+        return clean(self.columns or [], X)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")

@@ -13,7 +13,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from modelworks.evaluate.metrics import align_proba, score_all
+from modelworks.evaluate._proba import align_proba
+from modelworks.evaluate.metrics import score_all
 from modelworks.models.boosting import fit_early_stopped
 from modelworks.models.registry import ModelSpec
 from modelworks.models.threads import fitted_parts, predict_on_one_thread

@@ -14,7 +14,8 @@ from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
-from modelworks.evaluate.metrics import METRICS, align_proba, score_all
+from modelworks.evaluate._proba import align_proba
+from modelworks.evaluate.metrics import METRICS, score_all
 from modelworks.evaluate.resampling import weighted_metric
 
 ROUNDS = 25

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from modelworks.bundle import Bundle
-from modelworks.evaluate.metrics import align_proba
+from modelworks.evaluate._proba import align_proba
 from modelworks.export.runtime import (
     MISSING,
     UNSEEN,
