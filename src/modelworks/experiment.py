@@ -59,7 +59,13 @@ from modelworks.search.budget import (
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
 from modelworks.search.leaderboard import Leaderboard, ModelResult
-from modelworks.search.learning import CURVE_FOLDS, LearningCurve, curve_seconds, learning_curve
+from modelworks.search.learning import (
+    CURVE_FOLDS,
+    FEWEST_CURVE_FOLDS,
+    LearningCurve,
+    curve_seconds,
+    learning_curve,
+)
 from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_rows, sampled_folds, time_fits
 from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
@@ -753,19 +759,25 @@ class Experiment:
         name = self.best_name
         board = self.compare()
         result = next(r for r in board.results if r.name == name)
-        needed = curve_seconds(result, len(self.folds[0][0]))
-        # the report and the bundle come after the curve: their time stays reserved
+        # the report and the bundle come after the curve: their time stays reserved; a curve that
+        # does not fit on all its folds is drawn on fewer (its bands then rest on fewer scores)
         finish = self._finish.seconds(result)
-        if self.budget.remaining() < needed + finish + RESERVE:
+        fits = [
+            (folds, curve_seconds(result, len(self.folds[0][0]), folds))
+            for folds in range(CURVE_FOLDS, FEWEST_CURVE_FOLDS - 1, -1)
+        ]
+        folds = next((f for f, needed in fits if self.budget.remaining() >= needed + finish + RESERVE), None)
+        if folds is None:
             self._curve = LearningCurve(
                 name,
                 self.metric,
                 METRICS[self.metric].greater_is_better,
-                skipped=f"would take about {needed:.0f}s; of the {max(self.budget.remaining(), 0):.0f}s "
-                f"left in the time budget, {finish:.0f}s are kept for the report and the bundle",
+                skipped=f"would take about {fits[-1][1]:.0f}s; of the "
+                f"{max(self.budget.remaining(), 0):.0f}s left in the time budget, {finish:.0f}s are kept "
+                "for the report and the bundle",
             )
         else:
-            first_repeat = self.folds[: self.cv][:CURVE_FOLDS]
+            first_repeat = self.folds[: self.cv][:folds]
             self._curve = learning_curve(
                 name,
                 self.pipeline(name),

@@ -78,6 +78,21 @@ def test_learning_curve_recorded_and_skipped_when_budget_is_spent(churn_df):
     assert list(curve.train_sizes) == sorted(curve.train_sizes)
     assert exp.summary()["learning_curve"]["train_sizes"] == curve.train_sizes.tolist()
 
+    # time for a curve on two folds, not on three: it is drawn on two
+    from modelworks.search.budget import RESERVE
+    from modelworks.search.learning import curve_seconds
+
+    best = next(r for r in exp.leaderboard.results if r.name == exp.best_name)
+    rows = len(exp.folds[0][0])
+    finish = exp._finish.seconds(best)
+    two, three = (curve_seconds(best, rows, folds) + finish + RESERVE for folds in (2, 3))
+    assert two < three
+    exp.budget.seconds = 1000.0
+    exp.budget.remaining = lambda: (two + three) / 2  # type: ignore[method-assign]
+    exp._curve = None
+    assert exp.learning_curve().test_scores.shape == (len(curve.train_sizes), 2)
+    del exp.budget.remaining
+
     exp.budget.seconds = exp.budget.elapsed()  # as if the budget were spent
     exp._curve = None
     skipped = exp.learning_curve()

@@ -22,8 +22,9 @@ from modelworks.search.leaderboard import ModelResult
 
 #: Shares of a fold's training rows at which the model is refitted.
 TRAIN_SHARES = (0.1, 0.25, 0.5, 1.0)
-#: Folds of the comparison reused for the curve (the spread across them gives the bands).
-CURVE_FOLDS = 3
+#: Folds of the comparison reused for the curve (the spread across them gives the bands), and the
+#: fewest a curve is drawn on when the time budget cannot give it all of them.
+CURVE_FOLDS, FEWEST_CURVE_FOLDS = 3, 2
 #: Rows of the training subset scored for the training score (scoring all would cost a prediction
 #: over the whole training part for little information).
 TRAIN_SCORE_ROWS = 2000
@@ -31,14 +32,14 @@ TRAIN_SCORE_ROWS = 2000
 CURVE_FITS = CURVE_FOLDS * sum(TRAIN_SHARES)
 
 
-def curve_seconds(result: ModelResult, fold_train_rows: int) -> float:
-    """Estimated seconds of the learning curve of the model cross-validated as ``result`` on folds
-    of ``fold_train_rows`` training rows: its fits on each share of each fold, and two predictions
-    after each (training rows, validation rows)."""
-    fits = CURVE_FITS * float(np.mean(result.fit_seconds))
+def curve_seconds(result: ModelResult, fold_train_rows: int, folds: int = CURVE_FOLDS) -> float:
+    """Estimated seconds of the learning curve of the model cross-validated as ``result`` on
+    ``folds`` folds of ``fold_train_rows`` training rows: its fits on each share of each fold, and
+    two predictions after each (training rows, validation rows)."""
+    fits = folds * sum(TRAIN_SHARES) * float(np.mean(result.fit_seconds))
     scored = [min(share * fold_train_rows, TRAIN_SCORE_ROWS) + result.val_rows for share in TRAIN_SHARES]
-    rows = CURVE_FOLDS * sum(scored)
-    calls = 2 * CURVE_FOLDS * len(TRAIN_SHARES)
+    rows = folds * sum(scored)
+    calls = 2 * folds * len(TRAIN_SHARES)
     return SAFETY * (fits + result.prediction_seconds(int(rows), calls))
 
 
