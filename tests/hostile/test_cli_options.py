@@ -137,17 +137,17 @@ def test_small_regression_where_knn_wins_saves_a_bundle(tables, tmp_path):
 
 
 def test_wide_table_runs_and_saves_a_bundle(tmp_path):
-    """20 rows and 3,000 columns (columns far beyond rows) on a small budget: a model, a report and a
+    """20 rows and 2,000 columns (columns far beyond rows) on a small budget: a model, a report and a
     bundle whose cleaner knows every column (the wall time is measured by benchmarks/budget_sizes.py)."""
     rng = np.random.default_rng(0)
-    df = pd.DataFrame(rng.normal(size=(20, 3000)), columns=[f"x{i}" for i in range(3000)])
+    df = pd.DataFrame(rng.normal(size=(20, 2000)), columns=[f"x{i}" for i in range(2000)])
     df["y"] = np.where(df["x0"] > 0, "yes", "no")
     df.to_csv(tmp_path / "wide.csv", index=False)
     proc = run_cli(["run", "wide.csv", "-t", "y", "--time-budget", "10", "--out", "b"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "b" / "report.html").is_file()
-    new = pd.DataFrame(rng.normal(size=(3, 3000)), columns=[f"x{i}" for i in range(3000)])
+    new = pd.DataFrame(rng.normal(size=(3, 2000)), columns=[f"x{i}" for i in range(2000)])
     new.to_csv(tmp_path / "new.csv", index=False)
     proc = run_cli(["predict", "b", "new.csv", "--out", "p.csv"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
