@@ -188,10 +188,9 @@ class _State:
         self.spec: list[dict] = spec or []
         classes, self.threshold, self.pos_label = _rule(bundle)
         self.classes = np.asarray(classes if classes is not None else [])
-        columns = self.spec
         self.slot = {column: name for name, column, _ in predictor.inputs}
         self.kind = {column: kind for _, column, kind in predictor.inputs}
-        self.memory: dict[str, dict] = {c["name"]: {} for c in columns}
+        self.memory: dict[str, dict] = {c["name"]: {} for c in self.spec}
 
     def row_feeds(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The session's inputs for a one-row frame (the checked input, before cleaning)."""

@@ -76,3 +76,58 @@ def test_model_file_is_built_when_first_needed(trained_bundle):
     assert bundle.runtime == "onnx" and bundle._model is None
     assert bundle.model.steps[0][0] == "clean"  # built, audited, on first use
     assert load_bundle(trained_bundle, runtime="sklearn")._model is not None
+
+
+def _with_metadata(bundle, tmp_path, change) -> object:
+    """A copy of ``bundle`` whose model.onnx metadata is changed by ``change`` and whose manifest is
+    rewritten to match, as an attacker (or a corruption the manifest missed) would."""
+    import hashlib
+    import shutil
+
+    import onnx
+
+    from modelworks._bundle_sign import seal
+    from modelworks.export.runtime import META_KEY
+
+    copy = tmp_path / "crafted"
+    shutil.copytree(bundle, copy)
+    graph = onnx.load_from_string((copy / "model.onnx").read_bytes())
+    entry = next(e for e in graph.metadata_props if e.key == META_KEY)
+    meta = json.loads(entry.value)
+    change(meta)
+    entry.value = json.dumps(meta)
+    data = graph.SerializeToString()
+    (copy / "model.onnx").write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["model.onnx"] = hashlib.sha256(data).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(seal(manifest), indent=2))
+    return copy
+
+
+def test_malformed_cleaner_metadata_falls_back_or_is_refused(trained_bundle, tmp_path):
+    import pytest
+
+    from modelworks.errors import BundleError
+
+    def corrupt(meta: dict) -> None:
+        meta["cleaner"] = [{"name": 3, "kind": "numeric"}]
+
+    crafted = _with_metadata(trained_bundle, tmp_path, corrupt)
+    bundle = load_bundle(crafted)
+    assert bundle.runtime == "sklearn" and bundle._model is not None
+    with pytest.raises(BundleError, match="could not be loaded by ONNX Runtime"):
+        load_bundle(crafted, runtime="onnx")
+
+
+def test_older_graph_without_the_specification_builds_the_pipeline(trained_bundle, churn_df, tmp_path):
+    def strip(meta: dict) -> None:
+        meta.pop("cleaner")
+        meta.pop("decision")
+
+    older = _with_metadata(trained_bundle, tmp_path, strip)
+    bundle = load_bundle(older)
+    assert bundle.runtime == "onnx" and bundle._model is not None
+    rows = churn_df.drop(columns="will_churn").head(5)
+    expected, _ = predict_frame(load_bundle(trained_bundle), rows, proba=True)
+    got, _ = predict_frame(bundle, rows, proba=True)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), atol=1e-9)

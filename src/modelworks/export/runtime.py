@@ -13,6 +13,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from modelworks.data.kinds import KINDS
+
 #: Key of the JSON metadata that describes the graph's inputs and output.
 META_KEY = "modelworks"
 #: A missing categorical value, as the graph's string inputs spell it.
@@ -71,6 +73,18 @@ def decision_rule(model) -> tuple[np.ndarray | None, float | None, object]:
     return (None if classes is None else np.asarray(classes)), None, None
 
 
+def _cleaner_spec(columns: object) -> list[dict] | None:
+    """The cleaner's column specification from the graph's metadata, checked to be one (a malformed
+    one raises, and the bundle then predicts with scikit-learn or refuses ``--runtime onnx``)."""
+    if columns is None:
+        return None
+    if not isinstance(columns, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) and c.get("kind") in KINDS for c in columns
+    ):
+        raise ValueError("the cleaner's column specification in the ONNX metadata is malformed")
+    return columns
+
+
 class OnnxPredictor:
     """An ONNX Runtime session over an exported model, fed with cleaned columns.
 
@@ -106,14 +120,17 @@ class OnnxPredictor:
         self._outputs = [self.output]
         #: The cleaner's column specification, saved with the graph since 2026-11-28 (``None`` in
         #: older files): with it the bundle predicts without loading its scikit-learn pipeline.
-        self.columns: list[dict] | None = meta.get("cleaner")
+        self.columns: list[dict] | None = _cleaner_spec(meta.get("cleaner"))
         rule = meta.get("decision")
         self.rule: tuple[np.ndarray | None, float | None, object] | None = None
         if isinstance(rule, dict):
             classes = rule.get("classes")
             if classes is not None:
-                classes = np.asarray(classes, dtype=rule.get("classes_dtype") or None)
-            self.rule = (classes, rule.get("threshold"), rule.get("pos_label"))
+                classes = np.asarray(classes, dtype=np.dtype(rule.get("classes_dtype") or None))
+            threshold = rule.get("threshold")
+            if threshold is not None and not isinstance(threshold, int | float):
+                raise ValueError("the decision threshold in the ONNX metadata is not a number")
+            self.rule = (classes, threshold, rule.get("pos_label"))
 
     @property
     def self_contained(self) -> bool:
