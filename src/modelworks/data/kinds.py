@@ -87,6 +87,12 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype("float64")
 
 
+def stored_as_numbers(dtype: object) -> bool:
+    """Whether a column of ``dtype`` holds plain numbers (integers or floats; booleans do not count),
+    which cleaning only casts to float64 and which wide tables convert in one block."""
+    return getattr(dtype, "kind", "O") in "fiu"
+
+
 def parse_number_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """:func:`parse_numbers` of each named column, as one float64 frame in the order of ``names``.
 
@@ -94,7 +100,7 @@ def parse_number_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     ``frame[name]`` costs far more than the conversion.
     """
     dtypes = frame.dtypes.to_dict()
-    stored = [n for n in names if getattr(dtypes[n], "kind", "O") in "fiu"]
+    stored = [n for n in names if stored_as_numbers(dtypes[n])]
     block = frame[stored].to_numpy(dtype="float64", na_value=np.nan)
     out = pd.DataFrame(block, columns=pd.Index(stored, dtype=object), index=frame.index)
     done = set(stored)
@@ -197,7 +203,8 @@ def infer_kinds(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, Co
     """
     names = [c for c in df.columns if c not in exclude]
     # columns stored as plain numbers are inferred together (wide tables have thousands)
-    block = [c for c in names if df[c].dtype.kind in "fiu"] if len(names) > _BLOCK_MIN_COLUMNS else []
+    dtypes = df.dtypes.to_dict()
+    block = [c for c in names if stored_as_numbers(dtypes[c])] if len(names) > _BLOCK_MIN_COLUMNS else []
     fast = _infer_numeric_block(df, block)
     return {str(c): fast[str(c)] if str(c) in fast else infer_column(df[c]) for c in names}
 

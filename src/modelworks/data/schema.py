@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelworks.data.kinds import as_category_strings, parse_numbers
+from modelworks.data.kinds import as_category_strings, parse_number_frame
 from modelworks.errors import SchemaError
 from modelworks.search.settings import UNSEEN_CHOICES
 
@@ -78,7 +77,8 @@ def build_schema(
     """
     dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
     missing = X.isna().mean().to_dict()
-    bounds = _stored_number_bounds(X, columns, dtypes)
+    numbers = parse_number_frame(X, [c["name"] for c in columns if c["kind"] == "numeric"])
+    low, high = numbers.min().to_dict(), numbers.max().to_dict()  # one block on wide tables
     described = []
     for col in columns:
         name = col["name"]
@@ -88,9 +88,8 @@ def build_schema(
             "missing_share": round(float(missing[name]), 6),
         }
         if col["kind"] == "numeric":
-            low, high = bounds[name] if name in bounds else _number_bounds(parse_numbers(X[name]))
-            entry["min"] = json_safe(low)
-            entry["max"] = json_safe(high)
+            entry["min"] = json_safe(low[name])
+            entry["max"] = json_safe(high[name])
         elif col["kind"] in ("categorical", "boolean"):
             counts = as_category_strings(X[name]).value_counts()
             entry["categories"] = [str(c) for c in counts.index[:MAX_CATEGORIES]]
@@ -112,28 +111,6 @@ def build_schema(
             "positive_label": json_safe(positive_label),
         },
     }
-
-
-def _number_bounds(numbers: pd.Series) -> tuple[float, float]:
-    return numbers.min(), numbers.max()
-
-
-def _stored_number_bounds(
-    X: pd.DataFrame, columns: list[dict], dtypes: dict
-) -> dict[str, tuple[float, float]]:
-    """Minimum and maximum of the numeric columns already stored as numbers, in one block."""
-    names = [
-        c["name"]
-        for c in columns
-        if c["kind"] == "numeric" and getattr(dtypes[c["name"]], "kind", "O") in "fiu"
-    ]
-    if not names or not len(X):
-        return {}
-    block = X[names].to_numpy(dtype="float64", na_value=np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: NaN, as Series.min
-        low, high = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
-    return {name: (float(a), float(b)) for name, a, b in zip(names, low, high, strict=True)}
 
 
 def _first_row(X: pd.DataFrame, names: list[str]) -> dict:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelworks.data.kinds import stored_as_numbers
+
 #: Share of the non-missing values that must parse as numbers for a text column to count as numeric.
 NUMERIC_SHARE = 0.95
 #: Classes drawn as separate series; the rarer ones are pooled as "other".
@@ -51,16 +53,12 @@ def to_numeric(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
-def _stored_number(dtype: Any) -> bool:
-    return getattr(dtype, "kind", "O") in "fiu"  # bool ("b") is not a number here
-
-
 def numeric_frame(X: pd.DataFrame, features: Sequence[str] | None = None) -> pd.DataFrame:
     """The numeric (or numeric-text) columns of ``X`` as float64, in order; constant or empty ones dropped."""
     names = list(features) if features is not None else list(X.columns)
     dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
     # columns stored as numbers are converted in one block (wide tables have thousands)
-    stored = [name for name in names if _stored_number(dtypes[name])]
+    stored = [name for name in names if stored_as_numbers(dtypes[name])]
     stored_set = set(stored)
     block = pd.DataFrame(X[stored].to_numpy(dtype="float64", na_value=np.nan), columns=stored, index=X.index)
     if features is None and stored and len(X):
@@ -94,7 +92,7 @@ def categorical_columns(X: pd.DataFrame, max_levels: int = 50) -> list[str]:
     return [
         name
         for name in X.columns
-        if not _stored_number(dtypes[name])
+        if not stored_as_numbers(dtypes[name])
         and not is_numeric(X[name])
         and 2 <= X[name].nunique(dropna=True) <= max_levels
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from modelworks.data.kinds import as_category_strings, parse_dates, parse_numbers
+from modelworks.data.kinds import as_category_strings, parse_dates, parse_numbers, stored_as_numbers
 
 DATE_PARTS = ("year", "month", "day", "dayofweek")
 #: Part name (kept in the feature names) to the pandas accessor (``.dt.dayofweek`` is deprecated).
@@ -43,9 +43,7 @@ def clean(columns: list[dict], X: pd.DataFrame) -> pd.DataFrame:
     # numbers already stored as numbers are converted in one block (wide tables have thousands)
     dtypes = X.dtypes.to_dict()  # one lookup per column; X[name] costs far more on wide frames
     stored = {
-        c["name"]
-        for c in columns
-        if c["kind"] == "numeric" and getattr(dtypes.get(c["name"]), "kind", "O") in "fiu"
+        c["name"] for c in columns if c["kind"] == "numeric" and stored_as_numbers(dtypes.get(c["name"]))
     }
     block = [c["name"] for c in columns if c["name"] in stored]
     out: dict[str, pd.Series] = {}
