@@ -197,12 +197,16 @@ def print_leaderboard(exp) -> None:
 
 def print_evaluation(exp) -> None:
     ev = exp.evaluation
-    refit = (
-        "refitted on all rows for the bundle"
-        if ev.refit
-        else "kept as trained on the training part (--no-refit)"
-    )
+    bagging = exp.bagging
+    if bagging is not None and bagging.chosen:
+        refit = f"the average of its {exp.cv} fold models, saved as tested (no refit)"
+    elif ev.refit:
+        refit = "refitted on all rows for the bundle"
+    else:
+        refit = "kept as trained on the training part (--no-refit)"
     out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
+    if bagging is not None:
+        out.print(f"Bagging: {bagging.reason}")
     for k, v in ev.metrics.items():
         low, high = ev.intervals.get(k, (None, None))
         interval = f"  (95% CI {_fmt(low)} – {_fmt(high)})" if low is not None else ""
@@ -338,6 +342,12 @@ def run(
     tune: Annotated[
         bool, typer.Option(help="Tune the best booster family with Optuna in the budget left.")
     ] = True,
+    bag: Annotated[
+        bool,
+        typer.Option(
+            help="Save the average of the fold models when a check on held-out rows finds it better."
+        ),
+    ] = True,
     sign_key_env: SignKey = None,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
@@ -360,6 +370,7 @@ def run(
         unseen_categories=unseen_categories,
         drop_duplicates=drop_duplicates,
         tune=tune,
+        bag=bag,
         report=report,
     )
     out_path = out_dir or Path("modelworks-out") / stem

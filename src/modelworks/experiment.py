@@ -47,10 +47,15 @@ from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
+from modelworks.search.bagging import MAX_CHECKED_FOLDS, BagCheck, fit_bag
+from modelworks.search.bagging import Part as BagPart
+from modelworks.search.bagging import Skipped as BagSkipped
+from modelworks.search.bagging import check as check_bagging
 from modelworks.search.budget import (
     FINAL_FITS,
     LEADERS,
     RESERVE,
+    SAFETY,
     Budget,
     FinishCost,
     plan_intervals,
@@ -174,7 +179,11 @@ class Experiment:
         self.unseen_categories = settings.unseen_categories
         self.drop_duplicates = settings.drop_duplicates
         self.tune = settings.tune
+        self.bag = settings.bag
         self.tuning: Tuning | None = None
+        #: Whether the saved model is the average of its fold models, and the evidence (see
+        #: :mod:`modelworks.search.bagging`); set by :meth:`evaluate`.
+        self.bagging: BagCheck | BagSkipped | None = None
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -620,7 +629,8 @@ class Experiment:
         threshold = self._choose_threshold(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = self.pipeline(name).fit(*self._fit_data(all_rows=False))
+            bagged = self._bagged(name)
+            model = bagged or self.pipeline(name).fit(*self._fit_data(all_rows=False))
             pred = predict_scores(model, self.X_test, self.classes)
             self._train_model = self._with_threshold(predict_on_one_thread(model), threshold)
             evaluation = evaluate_predictions(
@@ -645,12 +655,12 @@ class Experiment:
             )
             if self.interval_plan.note:
                 evaluation.extra["intervals_note"] = self.interval_plan.note
-            if self.refit:
+            if self.refit and bagged is None:
                 final = self.pipeline(name).fit(*self._fit_data(all_rows=True))
                 self._final_model = self._with_threshold(predict_on_one_thread(final), threshold)
-            else:
+            else:  # the fold models' average is saved as tested: there is nothing to refit
                 self._final_model = self._train_model
-        evaluation.refit = self.refit
+        evaluation.refit = self.refit and bagged is None
         if self.threshold_choice is not None:
             evaluation.extra["threshold"] = self.threshold_choice.to_dict()
         self.test_predictions = pred
@@ -667,6 +677,108 @@ class Experiment:
         )
         self.evaluation = evaluation
         return evaluation
+
+    def _bagged(self, name: str) -> Pipeline | None:
+        """The chosen model as the average of its fold models, fitted on the training part, when the
+        check of :mod:`modelworks.search.bagging` says so and the budget allows; else ``None``."""
+        self.bagging = self._check_bagging(name)
+        if not self.bagging.chosen:
+            return None
+        fold_s = float(np.mean(self._result(name).fit_seconds))
+        folds = self.folds[: self.cv]
+        if not self.budget.can_afford(SAFETY * self.cv * fold_s, self._finish.seconds(self._result(name))):
+            self.bagging = BagSkipped(
+                f"one refitted model: no time left to fit the fold models ({self.bagging.reason})"
+            )
+            return None
+        cleaner = TableCleaner(self.columns).fit(self.X_train)
+        fewest = min(len(train) for train, _ in folds)
+        try:
+            bag = fit_bag(
+                self._bag_parts(name, fewest),
+                cleaner.transform(self.X_train),
+                self.y_train,
+                folds,
+                self.classes,
+                self.budget.finish_deadline(),
+            )
+        except Stopped as stop:
+            self.bagging = BagSkipped(f"one refitted model: {stop}")
+            return None
+        return Pipeline([("clean", cleaner), ("model", bag)])
+
+    def _check_bagging(self, name: str) -> BagCheck | BagSkipped:
+        """Measure whether averaging ``name``'s fold models beats one refit (or say why not)."""
+        if not self.bag:
+            return BagSkipped("one refitted model (--no-bag)")
+        if self.prefer == "fast":
+            return BagSkipped("one refitted model (--prefer fast: it predicts K times faster)")
+        if self.rows.fit_rows < len(self.X_train) or len(self._compared()) < len(self.X_train):
+            return BagSkipped("one refitted model: the models were compared on a sample of the rows")
+        result = self._result(name)
+        fold_s = float(np.mean(result.fit_seconds))
+        finish = self._finish.seconds(result)
+        # a checked fold: K inner fits on (K-1)/K of its rows and one refit; after the check, the
+        # final fits of whichever wins
+        per_fold = fold_s * ((self.cv - 1) + 1)
+        final = fold_s * max(self.cv, self.budget.final_fits)
+        checked = next(
+            (
+                m
+                for m in range(MAX_CHECKED_FOLDS, 0, -1)
+                if self.budget.can_afford(SAFETY * (m * per_fold + final), finish)
+            ),
+            0,
+        )
+        if not checked:
+            return BagSkipped(
+                "one refitted model: checking the fold models' average would not fit in the time budget"
+            )
+        classification = self.task != "regression"
+
+        def inner_folds(train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+            groups = None if self._groups is None else self._groups[train]
+            split = cv_folds(self.y_train.iloc[train], groups, self.cv, 1, self.seed, classification)
+            return [(train[a], train[b]) for a, b in split]
+
+        outer = self.folds[:checked]
+        fewest = min(len(train) for train, _ in outer) * (self.cv - 1) // self.cv
+        try:
+            return check_bagging(
+                self._bag_parts(name, max(fewest - 1, 1)),
+                TableCleaner(self.columns).fit_transform(self.X_train),
+                self.y_train,
+                outer,
+                inner_folds,
+                self.metric,
+                self.classes,
+                self.positive_label,
+                self.prefer,
+                self.alpha,
+                self.seed,
+                self.budget.finish_deadline(keep=SAFETY * final),
+            )
+        except Stopped as stop:
+            return BagSkipped(f"one refitted model: the check was stopped ({stop})")
+        except ValueError as exc:  # too few rows of a class for the inner folds, for example
+            return BagSkipped(f"one refitted model: the check could not run ({str(exc).splitlines()[0]})")
+
+    def _bag_parts(self, name: str, n_rows: int) -> list[BagPart]:
+        """The models of ``name`` (itself, or the ensemble's members) as bagging fits them, for
+        fold fits of at least ``n_rows`` rows."""
+        members = self._ensemble if name == "ensemble" else [(name, 1.0)]
+        parts = []
+        for member, weight in members:
+            spec = next(s for s in self.specs if s.name == member)
+            fold = build_pipeline(spec, self.columns, self.task, self.seed, self.n_jobs, n_rows)
+            refit = self.pipeline(member)
+            parts.append(
+                BagPart(member, weight, Pipeline(fold.steps[1:]), Pipeline(refit.steps[1:]), spec.patience)
+            )
+        return parts
+
+    def _result(self, name: str) -> ModelResult:
+        return next(r for r in self.compare().results if r.name == name)
 
     @property
     def best_model(self) -> Pipeline:
@@ -731,6 +843,7 @@ class Experiment:
             "skipped": [{"model": n, "reason": r} for n, r in board.skipped],
             "cleaning": self.cleaning.to_dict(),
             **({"tuning": self.tuning.to_dict()} if self.tuning is not None else {}),
+            **({"bagging": self.bagging.to_dict()} if self.bagging is not None else {}),
             "time_budget": self.budget.seconds,
             "elapsed_seconds": round(self.budget.elapsed(), 3),
             "data_sha256": self.data_sha256,

@@ -191,8 +191,8 @@ def test_best_model_is_a_fitted_pipeline(churn_experiment):
 
 
 def test_refit_uses_all_rows_unless_disabled(churn_df):
-    refit = Experiment(churn_df, "will_churn", models=["linear"], cv=2, n_jobs=1)
-    kept = Experiment(churn_df, "will_churn", models=["linear"], cv=2, n_jobs=1, refit=False)
+    refit = Experiment(churn_df, "will_churn", models=["linear"], cv=2, n_jobs=1, bag=False)
+    kept = Experiment(churn_df, "will_churn", models=["linear"], cv=2, n_jobs=1, refit=False, bag=False)
     assert refit.evaluate().refit is True
     assert kept.evaluate().refit is False
     assert kept.best_model is kept._train_model

@@ -120,6 +120,22 @@ def data_context(prof) -> dict:
     }
 
 
+def _saved_model_sentence(exp, ev) -> str:
+    """What the bundle holds relative to the tested model, and why (bagging's evidence)."""
+    bagging = getattr(exp, "bagging", None)
+    if bagging is not None and bagging.chosen:
+        return (
+            f"The tested model is the average of the {exp.cv} models its cross-validation fitted, and it "
+            f"is saved as tested (no refit). Why: {bagging.reason}."
+        )
+    said = (
+        "The saved model was then refitted on all rows."
+        if ev.refit
+        else "The saved model is the one trained on the training rows (--no-refit)."
+    )
+    return said + (f" Bagging: {bagging.reason}." if bagging is not None else "")
+
+
 def _nan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
@@ -328,11 +344,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
             f"{ev.n_test:,} held-out rows; intervals are 95% bootstrap intervals over test rows "
             f"({exp.interval_plan.resamples} resamples). "
             + (f"Note: {exp.interval_plan.note}. " if exp.interval_plan.note else "")
-            + (
-                "The saved model was then refitted on all rows."
-                if ev.refit
-                else "The saved model is the one trained on the training rows (--no-refit)."
-            )
+            + _saved_model_sentence(exp, ev)
         ),
         "threshold": threshold,
         "test_figures": test_figures,

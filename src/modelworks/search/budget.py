@@ -265,10 +265,21 @@ class Budget:
     def can_finish(self, fold_seconds: float, finish_seconds: float) -> bool:
         """Whether a model of ``fold_seconds`` per fold fit could still be refitted, evaluated,
         reported and saved (``finish_seconds``) within the budget."""
+        return self.can_afford(self.final_fits * fold_seconds, finish_seconds)
+
+    def can_afford(self, seconds: float, finish_seconds: float) -> bool:
+        """Whether ``seconds`` of fitting, then the evaluation, the report and saving
+        (``finish_seconds``), still fit in the budget."""
         if self.seconds is None:
             return True
-        needed = self.final_fits * fold_seconds + finish_seconds + self.evaluation_reserve + RESERVE
-        return needed <= self.remaining()
+        return seconds + finish_seconds + self.evaluation_reserve + RESERVE <= self.remaining()
+
+    def finish_deadline(self, keep: float = 0.0) -> float | None:
+        """``time.perf_counter()`` by which fitting must end so that ``keep`` more seconds of it, the
+        evaluation, the report and saving still fit; ``None`` without a budget."""
+        if self.seconds is None:
+            return None
+        return self.start + self.seconds - keep - self.finish_reserve - self.evaluation_reserve - RESERVE
 
     def reserve_final(self, fold_seconds: float, finish_seconds: float | None = None) -> None:
         """Reserve time for the final fits of the current best model, given its fold time, and for

@@ -144,10 +144,21 @@ class FoldFit:
     call_ms: float = 0.0
     size_mb: float = 0.0
     parts: int = 0
+    #: The fitted pipeline, when asked for (bagging keeps the fold models; workers never return it).
+    model: object = None
 
 
 def fit_fold(
-    pipeline, X, y, train, val, patience: int, classes, deadline: float | None, first: bool
+    pipeline,
+    X,
+    y,
+    train,
+    val,
+    patience: int,
+    classes,
+    deadline: float | None,
+    first: bool,
+    keep: bool = False,
 ) -> FoldFit:
     """Fit a clone of ``pipeline`` on the rows ``train`` and predict the rows ``val``.
 
@@ -155,7 +166,8 @@ def fit_fold(
     costs alike for every model of its recipe, and the budget learns it once, see
     :meth:`Budget.record`); boosters stop early on ``val`` and at ``deadline``. On the ``first`` fold,
     the fixed cost of a one-row prediction, the pickled size and the number of estimators are
-    measured too (for the estimates of the report, the curve and the bundle).
+    measured too (for the estimates of the report, the curve and the bundle). With ``keep`` the
+    fitted pipeline comes back in :attr:`FoldFit.model`.
     """
     start = time.perf_counter()
     model = clone(pipeline)
@@ -199,6 +211,8 @@ def fit_fold(
             fold.call_ms = (time.perf_counter() - done) * 1000  # the fixed cost of a call
             fold.size_mb = _size_mb(model)
             fold.parts = sum(1 for _ in fitted_parts(model))
+        if keep:
+            fold.model = model
     return fold
 
 

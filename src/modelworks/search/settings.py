@@ -105,6 +105,10 @@ class RunSettings:
     tune : bool
         Tune the best booster family with Optuna in what is left of the time budget (a few trials
         without one).
+    bag : bool
+        Consider saving the chosen model as the average of its cross-validation fold models (chosen
+        when a check on held-out rows finds it better than one refit; see
+        :mod:`modelworks.search.bagging`).
     report : bool
         Whether the saved bundle gets ``report.html``; without it the budget keeps no time for the
         report's figures.
@@ -128,6 +132,7 @@ class RunSettings:
     unseen_categories: str = "reject"
     drop_duplicates: bool = False
     tune: bool = True
+    bag: bool = True
     report: bool = True
 
     def __post_init__(self) -> None:

@@ -1,0 +1,217 @@
+"""Bagging: ship the chosen model as the average of its K fold models, when the evidence says so.
+
+AutoGluon ships every model as the average of the K models its cross-validation fitted ("bagging",
+see ../shared/PEERS.md): the average has less variance than any one fit, and no final refit is
+needed, so the model tested on the test set is exactly the model saved. But it costs K times the
+prediction time and size, and its members each saw only (K-1)/K of the rows, so it is not always
+better than one model refitted on all of them. modelworks therefore measures it instead of assuming
+it: on one fold of the cross-validation (two when the budget allows), the fold's training rows are
+split again into K inner folds; the average of the K inner models is scored against one model
+fitted on the fold's whole training part as the final refit would be (a booster with the rounds the
+comparison measured), both on the fold's validation rows, which neither saw. The paired bootstrap
+of that difference says whether it is significant. Bagging is chosen when the average scores better
+(significantly so with ``--prefer simple``; the experiment never bags with ``--prefer fast``: the
+average is K times slower to predict).
+
+The bagged model is a :class:`~modelworks.search.ensemble.WeightedEnsemble` whose members are the
+fold models with equal weights (for a chosen ensemble, every member's fold models, weighted
+``w / K``), so that saving, the ONNX export and the server treat it as any ensemble.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from modelworks.evaluate.metrics import METRICS, score_all
+from modelworks.evaluate.resampling import counts_from_indices, resampled_scores, weighted_metric
+from modelworks.search.crossval import Stopped, fit_fold, predict_scores
+from modelworks.search.ensemble import WeightedEnsemble
+
+#: Paired bootstrap resamples of the bagged-versus-single difference.
+RESAMPLES = 1000
+#: Outer folds checked at most (each costs about K fits of 0.64 n rows and one of 0.8 n).
+MAX_CHECKED_FOLDS = 2
+
+
+@dataclass(frozen=True)
+class Part:
+    """One model of the chosen pipeline (the model itself, or one member of the ensemble).
+
+    Attributes
+    ----------
+    name : str
+        The model's name on the leaderboard.
+    weight : float
+        Its weight in the chosen pipeline (1 for a single model).
+    fold_pipeline : Pipeline
+        Preparation and model, unfitted, as cross-validation fits it (a booster stops early).
+    refit_pipeline : Pipeline
+        Preparation and model, unfitted, as the final refit fits it (a booster with fixed rounds).
+    patience : int
+        Early-stopping patience of a booster (0: none).
+    """
+
+    name: str
+    weight: float
+    fold_pipeline: Pipeline
+    refit_pipeline: Pipeline
+    patience: int
+
+
+@dataclass(frozen=True)
+class BagCheck:
+    """The evidence for or against bagging, as measured by :func:`check`.
+
+    Attributes
+    ----------
+    metric : str
+        The ranking metric.
+    bagged : float
+        Score of the average of the inner fold models on the checked validation rows.
+    single : float
+        Score of one model fitted on the whole training part of the checked folds.
+    rows : int
+        Validation rows scored.
+    folds : int
+        Outer folds checked.
+    p_value : float
+        Paired bootstrap p-value of the difference (NaN when it could not be computed).
+    chosen : bool
+        Whether the saved model is the bag of fold models.
+    reason : str
+        The decision, in words.
+    """
+
+    metric: str
+    bagged: float
+    single: float
+    rows: int
+    folds: int
+    p_value: float
+    chosen: bool
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Bagging was not considered; ``reason`` says why."""
+
+    reason: str
+    chosen: bool = False
+
+    def to_dict(self) -> dict:
+        return {"chosen": False, "reason": self.reason}
+
+
+def fit_bag(
+    parts: Sequence[Part],
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    classes,
+    deadline: float | None,
+) -> WeightedEnsemble:
+    """Fit every part on every fold's training rows (a booster stopping early on the fold's
+    validation rows) and return their weighted average, fitted.
+
+    ``X`` is already cleaned (the members are preparation and model only). Raises
+    :class:`~modelworks.search.crossval.Stopped` when a fit reaches ``deadline``.
+    """
+    members, weights = [], []
+    for part in parts:
+        for k, (train, val) in enumerate(folds):
+            fold = fit_fold(
+                part.fold_pipeline, X, y, train, val, part.patience, classes, deadline, False, True
+            )
+            if fold.late:
+                raise Stopped(f"the fold models reached the time budget's deadline (fold {k + 1})")
+            members.append((f"{part.name}_fold{k + 1}", fold.model))
+            weights.append(part.weight / len(folds))
+    bag = WeightedEnsemble(members, weights)
+    bag.estimators_ = members
+    if classes is not None:  # every class, also one a fold's training part lacked (a rare class)
+        bag.classes_ = np.asarray(classes)
+    return bag
+
+
+def check(
+    parts: Sequence[Part],
+    X: pd.DataFrame,
+    y: pd.Series,
+    outer: Sequence[tuple[np.ndarray, np.ndarray]],
+    inner_folds: Callable[[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+    metric: str,
+    classes,
+    pos_label,
+    prefer: str,
+    alpha: float,
+    seed: int,
+    deadline: float | None,
+) -> BagCheck:
+    """Score the bag of inner fold models against one refitted model on the ``outer`` folds.
+
+    ``inner_folds(train)`` splits an outer fold's training rows (positions into ``X``) into the
+    inner folds, as the comparison split the training part. See the module docstring.
+    """
+    truth, bagged, single = [], [], []
+    for train, val in outer:
+        inner = inner_folds(train)
+        bag = fit_bag(parts, X, y, inner, classes, deadline)
+        bagged.append(predict_scores(bag, X.iloc[val], classes))
+        refit = 0.0
+        for part in parts:
+            model = clone(part.refit_pipeline).fit(X.iloc[train], y.iloc[train])
+            refit = refit + part.weight * predict_scores(model, X.iloc[val], classes)
+        single.append(np.asarray(refit))
+        truth.append(y.iloc[val])
+    y_val = pd.concat(truth)
+    pred_bag, pred_single = np.concatenate(bagged), np.concatenate(single)
+    score_bag = score_all([metric], y_val, pred_bag, classes, pos_label)[metric]
+    score_single = score_all([metric], y_val, pred_single, classes, pos_label)[metric]
+    p = paired_p_value(metric, y_val.to_numpy(), pred_bag, pred_single, classes, pos_label, seed)
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    better = sign * (score_bag - score_single) > 0
+    significant = not math.isnan(p) and p < alpha
+    said = f"{metric} {score_bag:.4g} averaged vs {score_single:.4g} refitted"
+    said += f" on {len(y_val):,} held-out rows of {len(outer)} fold(s)"
+    said += f"; p = {p:.2g}" if not math.isnan(p) else "; p not computed"
+    if not better:
+        chosen, reason = False, f"one refitted model: {said}"
+    elif prefer == "simple" and not significant:
+        chosen = False
+        reason = f"one refitted model (--prefer simple; the average is not significantly better): {said}"
+    else:
+        verdict = "significant" if significant else "not significant"
+        chosen, reason = True, f"fold models averaged: {said} ({verdict})"
+    return BagCheck(metric, float(score_bag), float(score_single), len(y_val), len(outer), p, chosen, reason)
+
+
+def paired_p_value(metric: str, y, pred_a, pred_b, classes, pos_label, seed: int) -> float:
+    """Two-sided paired bootstrap p-value of the difference in ``metric`` between two sets of
+    predictions of the same rows (the same resampled rows for both; see
+    :func:`modelworks.evaluate.stats.paired_bootstrap`, here vectorised)."""
+    n = len(y)
+    if n < 2:
+        return math.nan
+    try:
+        fa = weighted_metric(metric, y, pred_a, classes, pos_label)
+        fb = weighted_metric(metric, y, pred_b, classes, pos_label)
+    except ValueError:  # a metric without a resampled form
+        return math.nan
+    idx = np.random.default_rng(seed).integers(0, n, size=(RESAMPLES, n))
+    scores = resampled_scores([fa, fb], counts_from_indices(idx, n))
+    diff = scores[0] - scores[1]
+    diff = diff[np.isfinite(diff)]
+    if diff.size < 2 or np.all(diff == 0):
+        return math.nan
+    return min(1.0, 2 * min(float(np.mean(diff <= 0)), float(np.mean(diff >= 0))))
