@@ -198,6 +198,7 @@ class Experiment:
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
         self._curve: LearningCurve | None = None
+        self._schema: dict | None = None
         self._profile: Profile | None = None
 
     # -- stages -------------------------------------------------------------------------------
@@ -792,7 +793,12 @@ class Experiment:
         return self._train_model
 
     def schema(self) -> dict:
-        """The input schema of the saved model."""
+        """The input schema of the saved model (built once: the report and the bundle share it)."""
+        if self._schema is None:
+            self._schema = self._build_schema()
+        return self._schema
+
+    def _build_schema(self) -> dict:
         return build_schema(
             self.X_train,
             self.columns,

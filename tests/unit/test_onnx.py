@@ -380,3 +380,26 @@ def test_chunk_notices_add_up():
     ignored = "ignored 1 column(s) the model does not use: id"
     merged = merge_notices([[ignored, unseen.format(2, "a")], [ignored], [unseen.format(3, "b")]])
     assert merged == [ignored, unseen.format(5, "a")]
+
+
+@pytest.mark.parametrize("name", ["linear", "lightgbm"])
+def test_a_wide_table_selects_columns_by_position_and_exports_by_name(name):
+    from modelworks.prepare.columns import POSITIONS_ABOVE
+
+    rng = np.random.default_rng(0)
+    n_cols = POSITIONS_ABOVE + 200
+    X = pd.DataFrame(rng.normal(size=(120, n_cols)), columns=[f"c{i}" for i in range(n_cols)])
+    X["plan"] = rng.choice(["basic", "plus", "pro"], 120)
+    X.iloc[::7, 3] = np.nan
+    y = pd.Series(np.where(X["c0"] + X["c1"] + (X["plan"] == "pro") > 0.5, "yes", "no"))
+    pipe = fit(name, "binary", X, y)
+    selected = {n: cols for n, _, cols in pipe.named_steps["prepare"].transformers_ if n != "remainder"}
+    assert isinstance(selected["num"], np.ndarray) and selected["num"].dtype.kind == "i"
+    assert len(selected["num"]) == n_cols
+    # the same model as with names: positions only change how scikit-learn finds the columns
+    cleaned = pipe.named_steps["clean"].transform(X)
+    assert list(cleaned.columns[selected["cat"]]) == ["plan"]
+    export = export_onnx(pipe, X, "binary")
+    assert export.runtime == "onnx", export.reason
+    got = onnx_output(export, pipe, X.head(40))
+    assert np.abs(got - pipe.predict_proba(X.head(40))).max() <= ATOL

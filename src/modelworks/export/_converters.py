@@ -46,8 +46,18 @@ from modelworks.export.runtime import (
 def onnx_prepare(prepare):
     """A copy of the fitted ColumnTransformer in which each part converts exactly (see module doc)."""
     clone = copy.copy(prepare)
-    clone.transformers_ = [(name, _onnx_part(part), cols) for name, part, cols in prepare.transformers_]
+    clone.transformers_ = [
+        (name, _onnx_part(part), _by_name(prepare, cols)) for name, part, cols in prepare.transformers_
+    ]
     return clone
+
+
+def _by_name(prepare, cols):
+    """Column names for columns selected by position (a wide table's, see
+    :data:`modelworks.prepare.columns.POSITIONS_ABOVE`): the graph's inputs are named."""
+    if isinstance(cols, np.ndarray) and cols.dtype.kind in "iu":
+        return [str(n) for n in np.asarray(prepare.feature_names_in_)[cols]]
+    return cols
 
 
 def _onnx_part(part):

@@ -72,8 +72,9 @@ def _base(title: str, toc: list[dict]) -> dict:
 
 
 # ------------------------------------------------------------------------------------ data
-def data_context(prof) -> dict:
-    """The Data section of a profile: cards, warnings, columns, associations and figures."""
+def data_context(prof, deadline: float | None = None) -> dict:
+    """The Data section of a profile: cards, warnings, columns, associations and figures (those
+    reached before ``deadline``, see :func:`~modelworks.report._figures.draw`)."""
     cols = prof.columns
     shown = cols.head(MAX_COLUMN_ROWS)
     rows = []
@@ -100,7 +101,7 @@ def data_context(prof) -> dict:
         if len(assoc)
         else None
     )
-    figures, not_drawn = draw(DATA_FIGURES, prof.plot) if prof.frame is not None else ([], [])
+    figures, not_drawn = draw(DATA_FIGURES, prof.plot, deadline) if prof.frame is not None else ([], [])
     target = prof.target or {}
     return {
         "n_rows": fmt(prof.n_rows),
@@ -283,9 +284,11 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         {"k": "run time", "v": f"{exp.budget.elapsed():.0f} s"},
     ]
     bundle = str(bundle_path) if bundle_path is not None else "BUNDLE"
-    # every figure is drawn: the report's time is reserved from the start (see search/budget.py)
-    model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot)
-    test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot)
+    # the report's time is reserved from the start (see search/budget.py); only a run whose fixed
+    # costs overran its budget reaches the deadline, and the data figures go first
+    deadline = exp.budget.figures_deadline()
+    test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot, deadline)
+    model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot, deadline)
     ensemble = next((r.label for r in board.results if r.name == "ensemble"), None)
     threshold = exp.threshold_choice.reading if exp.threshold_choice is not None else None
     leaderboard, leaderboard_numeric = _leaderboard(exp)
@@ -322,7 +325,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "chosen_label": chosen.label,
         "cards": cards,
         "top_warnings": [w.to_dict() for w in prof.warnings if w.severity == "error"],
-        "data": data_context(prof),
+        "data": data_context(prof, deadline),
         "cleaning": _cleaning_lines(exp),
         "pipeline_steps": _PIPELINE_STEPS,
         "board_intro": (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,19 +52,31 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def draw(specs: list[Spec], accessor: object) -> tuple[list[Figure], list[NotDrawn]]:
+#: Why a figure is missing when the run reached its deadline before the figure.
+LATE = "not drawn: the run had spent its time budget before the report reached this figure"
+
+
+def draw(
+    specs: list[Spec], accessor: object, deadline: float | None = None
+) -> tuple[list[Figure], list[NotDrawn]]:
     """Draw every figure in ``specs`` with ``accessor``; close each figure once encoded.
 
     A figure that does not apply (:class:`NotApplicable`) is listed, with its reason, unless the
     reason is the task (a ROC curve for a regression); a figure that fails is shown as an error in
-    the report rather than ending the run. Every figure is drawn: a time budget reserves the
-    report's time from the start (see :class:`modelworks.search.budget.FinishCost`).
+    the report rather than ending the run. A time budget reserves the report's time from the start
+    (see :class:`modelworks.search.budget.FinishCost`); only when the fixed costs alone overran it
+    (a table of thousands of columns on a budget of seconds) is ``deadline`` (a
+    ``time.perf_counter()`` value) passed before the last figures, which are then listed as not
+    drawn rather than breaking the promise.
     """
     from modelworks.plots import to_png
 
     figures: list[Figure] = []
     not_drawn: list[NotDrawn] = []
     for spec in specs:
+        if deadline is not None and time.perf_counter() > deadline:
+            not_drawn.append(NotDrawn(spec.id, spec.title, LATE))
+            continue
         method: Callable = getattr(accessor, spec.method)
         try:
             display = method()

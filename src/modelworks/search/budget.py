@@ -248,6 +248,13 @@ class Budget:
             return None
         return self.start + self.seconds - self.final_reserve - self.evaluation_reserve - RESERVE
 
+    def figures_deadline(self) -> float | None:
+        """``time.perf_counter()`` after which the report draws no more figures: the budget's end,
+        less the time kept for saving the bundle; ``None`` without a budget."""
+        if self.seconds is None:
+            return None
+        return self.start + self.seconds - RESERVE
+
     def can_start(self, spec: ModelSpec, n_rows: int, n_folds: int) -> bool:
         """Whether ``spec`` would finish its folds and still leave time for the final fits."""
         return self.can_continue(self.estimate_fold(spec, n_rows), n_folds)
