@@ -687,7 +687,7 @@ class Experiment:
             return None
         fold_s = float(np.mean(self._result(name).fit_seconds))
         folds = self.folds[: self.cv]
-        if not self.budget.can_afford(SAFETY * self.cv * fold_s, self._finish.seconds(self._result(name))):
+        if not self.budget.can_afford(SAFETY * self.cv * fold_s, self._finish.seconds(self._as_bag(name))):
             self.bagging = BagSkipped(
                 f"one refitted model: no time left to fit the fold models ({self.bagging.reason})"
             )
@@ -718,7 +718,7 @@ class Experiment:
             return BagSkipped("one refitted model: the models were compared on a sample of the rows")
         result = self._result(name)
         fold_s = float(np.mean(result.fit_seconds))
-        finish = self._finish.seconds(result)
+        finish = self._finish.seconds(self._as_bag(name))  # the dearer finish, whichever wins
         # a checked fold: K inner fits on (K-1)/K of its rows and one refit; after the check, the
         # final fits of whichever wins
         per_fold = fold_s * ((self.cv - 1) + 1)
@@ -777,6 +777,18 @@ class Experiment:
                 BagPart(member, weight, Pipeline(fold.steps[1:]), Pipeline(refit.steps[1:]), spec.patience)
             )
         return parts
+
+    def _as_bag(self, name: str) -> ModelResult:
+        """``name``'s result as its bag of fold models would measure: K times the prediction cost,
+        the size and the parts (what the report and the bundle's estimates need)."""
+        one, k = self._result(name), self.cv
+        return dataclasses.replace(
+            one,
+            predict_ms_per_1000=[k * v for v in one.predict_ms_per_1000],
+            call_ms=k * one.call_ms,
+            size_mb=k * one.size_mb * (k - 1) / k,
+            parts=k * one.parts,
+        )
 
     def _result(self, name: str) -> ModelResult:
         return next(r for r in self.compare().results if r.name == name)

@@ -132,6 +132,21 @@ def fit_early_stopped(
     return tracker.rounds, tracker.late
 
 
+def forget_validation(estimator):
+    """Drop the validation scores a booster fitted by :func:`fit_early_stopped` keeps (LightGBM's
+    ``best_score_`` and ``evals_result_`` are ``OrderedDict``s, which the bundle's trusted types
+    refuse); what it predicts with, its best round, stays. Returns ``estimator``."""
+    inner = booster_of(estimator)
+    if _library(inner) == "lightgbm":
+        for records in (getattr(inner, "_best_score", None), getattr(inner, "_evals_result", None)):
+            if hasattr(records, "clear"):
+                records.clear()
+        booster = getattr(inner, "_Booster", None)
+        if booster is not None and hasattr(booster.best_score, "clear"):
+            booster.best_score.clear()
+    return estimator
+
+
 def set_rounds(estimator, rounds: int):
     """Fix the number of boosting rounds of an unfitted booster (what its folds' early stopping
     found); returns ``estimator``."""

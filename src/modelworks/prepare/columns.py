@@ -74,7 +74,8 @@ class Layout:
         def positions(cols: list[str]) -> list:
             return np.array([where[c] for c in cols], dtype=np.intp) if cols else cols  # type: ignore[return-value]
 
-        return Layout(positions(self.numeric), positions(self.categorical), positions(self.high_cardinality), self.text)
+        numeric, categorical = positions(self.numeric), positions(self.categorical)
+        return Layout(numeric, categorical, positions(self.high_cardinality), self.text)
 
 
 def _target_type(task: str) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import time
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 

@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 
 from modelworks.evaluate.metrics import METRICS, score_all
 from modelworks.evaluate.resampling import counts_from_indices, resampled_scores, weighted_metric
+from modelworks.models.boosting import forget_validation
 from modelworks.search.crossval import Stopped, fit_fold, predict_scores
 from modelworks.search.ensemble import WeightedEnsemble
 
@@ -135,6 +136,8 @@ def fit_bag(
             )
             if fold.late:
                 raise Stopped(f"the fold models reached the time budget's deadline (fold {k + 1})")
+            if part.patience:  # saved, unlike the comparison's fold models
+                forget_validation(fold.model[-1])
             members.append((f"{part.name}_fold{k + 1}", fold.model))
             weights.append(part.weight / len(folds))
     bag = WeightedEnsemble(members, weights)
