@@ -26,6 +26,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from modelworks.data._frames import row_hashes
 from modelworks.data.checks import check_classes, check_features, target_copies
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import consolidated, load
@@ -979,11 +980,8 @@ def data_hash(df: pd.DataFrame) -> str:
 
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, df.columns)).encode())
-    try:  # text conversion of every cell first took seconds on a million rows
-        hashes = pd.util.hash_pandas_object(df, index=False)
-    except TypeError:  # unhashable cells
-        hashes = pd.util.hash_pandas_object(df.astype(str), index=False)
-    digest.update(hashes.to_numpy().tobytes())
+    # row hashes: text conversion of every cell first took seconds on a million rows
+    digest.update(row_hashes(df).tobytes())
     return digest.hexdigest()
 
 

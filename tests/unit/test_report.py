@@ -97,6 +97,11 @@ def test_learning_curve_recorded_and_skipped_when_budget_is_spent(churn_df):
     exp._curve = None
     skipped = exp.learning_curve()
     assert skipped.skipped and "time budget" in skipped.skipped
+    # a spent budget: the report lists its figures as not drawn instead of overrunning
+    late = render_report(exp)
+    assert "spent its time budget before the report reached this figure" in late
+    assert "data:image/png" not in late
+    exp.budget.figures_deadline = lambda: None  # type: ignore[method-assign]
     assert "Learning curve of the chosen model (skipped" in render_report(exp)
 
 

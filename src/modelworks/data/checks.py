@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from modelworks.data._frames import nunique
 from modelworks.errors import DataError, TargetError
 
 
@@ -67,7 +68,7 @@ def target_copies(X: pd.DataFrame, y: pd.Series) -> list[str]:
     if n_target < 2 or n_target == len(y):
         return []
     labels = y.astype(str).to_numpy()
-    counts = X.nunique(dropna=True)
+    counts = nunique(X)
     copies = []
     for c in counts.index[counts == n_target]:
         x = X[c]

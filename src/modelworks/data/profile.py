@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from modelworks.data._frames import row_hashes
 from modelworks.data.kinds import (
     ColumnInfo,
     infer_column,
@@ -502,11 +503,8 @@ def profile(
 def _count_duplicates(df: pd.DataFrame) -> int:
     if len(df) < 2:
         return 0
-    try:  # one 64-bit hash per row: a third of the time of DataFrame.duplicated on a million rows
-        hashes = pd.util.hash_pandas_object(df, index=False)
-    except TypeError:  # unhashable cells (lists, dicts)
-        hashes = pd.util.hash_pandas_object(df.astype("string"), index=False)
-    return int(hashes.duplicated().sum())
+    # one 64-bit hash per row: a third of the time of DataFrame.duplicated on a million rows
+    return int(pd.Series(row_hashes(df)).duplicated().sum())
 
 
 def _top_values(series: pd.Series) -> str | None:

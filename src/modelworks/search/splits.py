@@ -21,16 +21,14 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
+from modelworks.data._frames import row_hashes
+
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
 def row_groups(df: pd.DataFrame) -> np.ndarray | None:
     """Group id of each row, identical rows sharing one; ``None`` when no row repeats."""
-    try:
-        hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()
-    except TypeError:  # unhashable cells
-        hashes = pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy()
-    _, groups = np.unique(hashes, return_inverse=True)
+    _, groups = np.unique(row_hashes(df), return_inverse=True)
     return None if groups.max(initial=-1) + 1 == len(df) else groups.ravel()
 
 
