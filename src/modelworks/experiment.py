@@ -690,7 +690,7 @@ class Experiment:
         folds = self.folds[: self.cv]
         if not self.budget.can_afford(SAFETY * self.cv * fold_s, self._finish.seconds(self._as_bag(name))):
             self.bagging = BagSkipped(
-                f"one refitted model: no time left to fit the fold models ({self.bagging.reason})"
+                f"a single model: no time left to fit the fold models ({self.bagging.reason})"
             )
             return None
         cleaner = TableCleaner(self.columns).fit(self.X_train)
@@ -705,18 +705,21 @@ class Experiment:
                 self.budget.finish_deadline(),
             )
         except Stopped as stop:
-            self.bagging = BagSkipped(f"one refitted model: {stop}")
+            self.bagging = BagSkipped(f"a single model: {stop}")
+            return None
+        except Exception as exc:  # a failing bag falls back to the refit, it never ends the run
+            self.bagging = BagSkipped(f"a single model: the fold models failed ({_first_line(exc)})")
             return None
         return Pipeline([("clean", cleaner), ("model", bag)])
 
     def _check_bagging(self, name: str) -> BagCheck | BagSkipped:
         """Measure whether averaging ``name``'s fold models beats one refit (or say why not)."""
         if not self.bag:
-            return BagSkipped("one refitted model (--no-bag)")
+            return BagSkipped("a single model (--no-bag)")
         if self.prefer == "fast":
-            return BagSkipped("one refitted model (--prefer fast: it predicts K times faster)")
+            return BagSkipped("a single model (--prefer fast: it predicts K times faster)")
         if self.rows.fit_rows < len(self.X_train) or len(self._compared()) < len(self.X_train):
-            return BagSkipped("one refitted model: the models were compared on a sample of the rows")
+            return BagSkipped("a single model: the models were compared on a sample of the rows")
         result = self._result(name)
         fold_s = float(np.mean(result.fit_seconds))
         finish = self._finish.seconds(self._as_bag(name))  # the dearer finish, whichever wins
@@ -734,7 +737,7 @@ class Experiment:
         )
         if not checked:
             return BagSkipped(
-                "one refitted model: checking the fold models' average would not fit in the time budget"
+                "a single model: checking the fold models' average would not fit in the time budget"
             )
         classification = self.task != "regression"
 
@@ -761,9 +764,9 @@ class Experiment:
                 self.budget.finish_deadline(keep=SAFETY * final),
             )
         except Stopped as stop:
-            return BagSkipped(f"one refitted model: the check was stopped ({stop})")
-        except ValueError as exc:  # too few rows of a class for the inner folds, for example
-            return BagSkipped(f"one refitted model: the check could not run ({str(exc).splitlines()[0]})")
+            return BagSkipped(f"a single model: the check was stopped ({stop})")
+        except Exception as exc:  # too few rows of a class for the inner folds, for example
+            return BagSkipped(f"a single model: the check could not run ({_first_line(exc)})")
 
     def _bag_parts(self, name: str, n_rows: int) -> list[BagPart]:
         """The models of ``name`` (itself, or the ensemble's members) as bagging fits them, for
@@ -983,6 +986,11 @@ def data_hash(df: pd.DataFrame) -> str:
     # row hashes: text conversion of every cell first took seconds on a million rows
     digest.update(row_hashes(df).tobytes())
     return digest.hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _sort_key(v: object) -> tuple:

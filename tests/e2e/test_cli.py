@@ -49,7 +49,9 @@ def test_run_prints_leaderboard_and_writes_bundle(churn_run):
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert metrics["seed"] == 3
     assert metrics["cv_folds"] == FAST_CV
-    assert metrics["test"]["refit"] is True
+    # refitted, unless the fold models' average won the bagging check (then saved as tested)
+    assert metrics["test"]["refit"] is (not metrics["bagging"]["chosen"])
+    assert metrics["bagging"]["reason"] in result.stdout
     assert {row["model"] for row in metrics["leaderboard"]} == set(FAST_MODELS)
     # nothing but the bundle in its parent: no temporary directory left behind
     assert [p.name for p in bundle.parent.iterdir()] == ["churn"]
@@ -94,13 +96,15 @@ def test_regression_run_no_refit_and_predict(cli, regression_df, tmp_path):
     csv = tmp_path / "houses.csv"
     df.to_csv(csv, index=False)
     bundle = tmp_path / "reg"
-    result = cli(*run_args(csv, "price", bundle, "--no-refit", "--no-report"), cwd=tmp_path)
+    result = cli(*run_args(csv, "price", bundle, "--no-refit", "--no-report", "--no-bag"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "regression" in result.stdout
     assert "--no-refit" in result.stdout
+    assert "Bagging: a single model (--no-bag)" in result.stdout
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert metrics["task"] == "regression"
     assert metrics["test"]["refit"] is False
+    assert metrics["bagging"] == {"chosen": False, "reason": "a single model (--no-bag)"}
     assert "residuals" in metrics["test"]
     out = tmp_path / "pred.csv"
     result = cli("predict", bundle, csv, "--out", out, cwd=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -21,6 +22,11 @@ def friedman() -> pd.DataFrame:
     df = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     df["y"] = y
     return df
+
+
+def test_a_check_without_a_p_value_is_written_as_json():
+    check = BagCheck("rmse", 1.0, 2.0, 10, 1, float("nan"), False, "a single model")
+    assert json.loads(json.dumps(check.to_dict(), allow_nan=False))["p_value"] is None
 
 
 def test_paired_p_value_small_for_a_clear_difference_and_nan_for_none() -> None:

@@ -100,7 +100,10 @@ class BagCheck:
     reason: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready: a score or p-value that could not be computed is ``None``."""
+        return {
+            k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,10 @@ def check(
     said += f" on {len(y_val):,} held-out rows of {len(outer)} fold(s)"
     said += f"; p = {p:.2g}" if not math.isnan(p) else "; p not computed"
     if not better:
-        chosen, reason = False, f"one refitted model: {said}"
+        chosen, reason = False, f"a single model: {said}"
     elif prefer == "simple" and not significant:
         chosen = False
-        reason = f"one refitted model (--prefer simple; the average is not significantly better): {said}"
+        reason = f"a single model (--prefer simple; the average is not significantly better): {said}"
     else:
         verdict = "significant" if significant else "not significant"
         chosen, reason = True, f"fold models averaged: {said} ({verdict})"
