@@ -48,7 +48,7 @@ from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
-from modelworks.search.bagging import MAX_CHECKED_FOLDS, BagCheck, fit_bag
+from modelworks.search.bagging import BagCheck, affordable_folds, as_bag, fit_bag
 from modelworks.search.bagging import Part as BagPart
 from modelworks.search.bagging import Skipped as BagSkipped
 from modelworks.search.bagging import check as check_bagging
@@ -420,8 +420,7 @@ class Experiment:
                 except Stopped as stop:
                     skipped.append((spec.name, str(stop)))
                 except Exception as exc:  # a model failing must not end the comparison
-                    first = str(exc).splitlines()[0] if str(exc) else ""
-                    skipped.append((spec.name, f"failed: {type(exc).__name__}: {first}"))
+                    skipped.append((spec.name, f"failed: {_first_line(exc)}"))
                 else:
                     self._reserve_for(Leaderboard(self.metric, self.metrics, list(results)).best)
                 bar.advance(job)
@@ -720,20 +719,10 @@ class Experiment:
             return BagSkipped("a single model (--prefer fast: it predicts K times faster)")
         if self.rows.fit_rows < len(self.X_train) or len(self._compared()) < len(self.X_train):
             return BagSkipped("a single model: the models were compared on a sample of the rows")
-        result = self._result(name)
-        fold_s = float(np.mean(result.fit_seconds))
-        finish = self._finish.seconds(self._as_bag(name))  # the dearer finish, whichever wins
-        # a checked fold: K inner fits on (K-1)/K of its rows and one refit; after the check, the
-        # final fits of whichever wins
-        per_fold = fold_s * ((self.cv - 1) + 1)
-        final = fold_s * max(self.cv, self.budget.final_fits)
-        checked = next(
-            (
-                m
-                for m in range(MAX_CHECKED_FOLDS, 0, -1)
-                if self.budget.can_afford(SAFETY * (m * per_fold + final), finish)
-            ),
-            0,
+        fold_s = float(np.mean(self._result(name).fit_seconds))
+        final = SAFETY * fold_s * max(self.cv, self.budget.final_fits)  # whichever wins
+        checked = affordable_folds(
+            self.budget, fold_s, self.cv, final, self._finish.seconds(self._as_bag(name))
         )
         if not checked:
             return BagSkipped(
@@ -761,7 +750,7 @@ class Experiment:
                 self.prefer,
                 self.alpha,
                 self.seed,
-                self.budget.finish_deadline(keep=SAFETY * final),
+                self.budget.finish_deadline(keep=final),
             )
         except Stopped as stop:
             return BagSkipped(f"a single model: the check was stopped ({stop})")
@@ -783,16 +772,7 @@ class Experiment:
         return parts
 
     def _as_bag(self, name: str) -> ModelResult:
-        """``name``'s result as its bag of fold models would measure: K times the prediction cost,
-        the size and the parts (what the report and the bundle's estimates need)."""
-        one, k = self._result(name), self.cv
-        return dataclasses.replace(
-            one,
-            predict_ms_per_1000=[k * v for v in one.predict_ms_per_1000],
-            call_ms=k * one.call_ms,
-            size_mb=k * one.size_mb * (k - 1) / k,
-            parts=k * one.parts,
-        )
+        return as_bag(self._result(name), self.cv)
 
     def _result(self, name: str) -> ModelResult:
         return next(r for r in self.compare().results if r.name == name)

@@ -138,12 +138,14 @@ def forget_validation(estimator):
     refuse); what it predicts with, its best round, stays. Returns ``estimator``."""
     inner = booster_of(estimator)
     if _library(inner) == "lightgbm":
-        for records in (getattr(inner, "_best_score", None), getattr(inner, "_evals_result", None)):
-            if hasattr(records, "clear"):
-                records.clear()
         booster = getattr(inner, "_Booster", None)
-        if booster is not None and hasattr(booster.best_score, "clear"):
-            booster.best_score.clear()
+        for records in (
+            getattr(inner, "_best_score", None),
+            getattr(inner, "_evals_result", None),
+            getattr(booster, "best_score", None),
+        ):
+            if isinstance(records, dict):  # OrderedDict and defaultdict are dicts
+                records.clear()
     return estimator
 
 

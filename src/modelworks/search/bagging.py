@@ -20,9 +20,11 @@ fold models with equal weights (for a chosen ensemble, every member's fold model
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -32,8 +34,10 @@ from sklearn.pipeline import Pipeline
 from modelworks.evaluate.metrics import METRICS, score_all
 from modelworks.evaluate.resampling import counts_from_indices, resampled_scores, weighted_metric
 from modelworks.models.boosting import forget_validation
+from modelworks.search.budget import SAFETY, Budget
 from modelworks.search.crossval import Stopped, fit_fold, predict_scores
 from modelworks.search.ensemble import WeightedEnsemble
+from modelworks.search.leaderboard import ModelResult
 
 #: Paired bootstrap resamples of the bagged-versus-single difference.
 RESAMPLES = 1000
@@ -117,6 +121,29 @@ class Skipped:
         return {"chosen": False, "reason": self.reason}
 
 
+def as_bag(result: ModelResult, k: int) -> ModelResult:
+    """``result`` as the average of its ``k`` fold models would measure: ``k`` times the prediction
+    cost and the parts, ``k`` models of (k-1)/k of the rows (what the report's and the bundle's
+    time estimates need)."""
+    return dataclasses.replace(
+        result,
+        predict_ms_per_1000=[k * v for v in result.predict_ms_per_1000],
+        call_ms=k * result.call_ms,
+        size_mb=result.size_mb * (k - 1),
+        parts=k * result.parts,
+    )
+
+
+def affordable_folds(budget: Budget, fold_seconds: float, k: int, final: float, finish: float) -> int:
+    """How many outer folds (:data:`MAX_CHECKED_FOLDS` at most, 0: none) the check may take: each
+    costs ``k`` inner fits of (k-1)/k of a fold's rows and one refit, about ``k`` fold fits; then
+    ``final`` seconds of final fits, the evaluation and ``finish`` must still fit."""
+    for m in range(MAX_CHECKED_FOLDS, 0, -1):
+        if budget.can_afford(SAFETY * m * k * fold_seconds + final, finish):
+            return m
+    return 0
+
+
 def fit_bag(
     parts: Sequence[Part],
     X: pd.DataFrame,
@@ -139,9 +166,10 @@ def fit_bag(
             )
             if fold.late:
                 raise Stopped(f"the fold models reached the time budget's deadline (fold {k + 1})")
+            model = cast(Pipeline, fold.model)
             if part.patience:  # saved, unlike the comparison's fold models
-                forget_validation(fold.model[-1])
-            members.append((f"{part.name}_fold{k + 1}", fold.model))
+                forget_validation(model[-1])
+            members.append((f"{part.name}_fold{k + 1}", model))
             weights.append(part.weight / len(folds))
     bag = WeightedEnsemble(members, weights)
     bag.estimators_ = members
@@ -174,11 +202,12 @@ def check(
         inner = inner_folds(train)
         bag = fit_bag(parts, X, y, inner, classes, deadline)
         bagged.append(predict_scores(bag, X.iloc[val], classes))
-        refit = 0.0
-        for part in parts:
-            model = clone(part.refit_pipeline).fit(X.iloc[train], y.iloc[train])
-            refit = refit + part.weight * predict_scores(model, X.iloc[val], classes)
-        single.append(np.asarray(refit))
+        refits = [clone(part.refit_pipeline).fit(X.iloc[train], y.iloc[train]) for part in parts]
+        single.append(
+            sum(
+                p.weight * predict_scores(m, X.iloc[val], classes) for p, m in zip(parts, refits, strict=True)
+            )
+        )
         truth.append(y.iloc[val])
     y_val = pd.concat(truth)
     pred_bag, pred_single = np.concatenate(bagged), np.concatenate(single)
