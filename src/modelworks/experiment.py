@@ -199,7 +199,7 @@ class Experiment:
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
         self._curve: LearningCurve | None = None
-        self._schema: dict | None = None
+        self._schema: tuple[str, dict] | None = None
         self._profile: Profile | None = None
 
     # -- stages -------------------------------------------------------------------------------
@@ -789,10 +789,11 @@ class Experiment:
         return self._train_model
 
     def schema(self) -> dict:
-        """The input schema of the saved model (built once: the report and the bundle share it)."""
-        if self._schema is None:
-            self._schema = self._build_schema()
-        return self._schema
+        """The input schema of the saved model (built once per unseen-category policy: the report
+        and the bundle share it)."""
+        if self._schema is None or self._schema[0] != self.unseen_categories:
+            self._schema = (self.unseen_categories, self._build_schema())
+        return self._schema[1]
 
     def _build_schema(self) -> dict:
         return build_schema(
