@@ -71,7 +71,7 @@ from modelworks._bundle_trust import (
     check_trees,
     shown_list,
 )
-from modelworks._skops import skops_io
+from modelworks._skops import compacted, expand, skops_io
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
 
@@ -271,7 +271,8 @@ def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) ->
 
         exported = export_onnx(model, onnx_sample, schema["target"]["task"])
         runtime, onnx_bytes = exported.to_manifest(), exported.model_bytes
-    model_bytes = sio.dumps(model)
+    with compacted(model):
+        model_bytes = sio.dumps(model)
     try:
         needed = audit_model_file(model_bytes)
     except Refusal as refusal:
@@ -543,7 +544,7 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
         check_trees(model)
     except Refusal as refusal:
         raise BundleError(f"{where} {refusal}; refusing to load it; {_AGAIN}") from None
-    return model
+    return expand(model)
 
 
 def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | str | None = None) -> Bundle:

@@ -266,16 +266,22 @@ def run_workflow(
     budget_note = f" within {time_budget:g}s" if time_budget is not None else ""
     # the first line comes before the heavy imports: the user sees at once that the run started
     out.print(f"Reading {escape(str(data))}, then comparing models{budget_note}")
-
     from modelworks.data.load import load
-    from modelworks.data.profile import profile
+    from modelworks.data.profile import MAX_DETAILED_COLUMNS, profile
     from modelworks.experiment import Experiment
+    from modelworks.search.budget import profile_columns
+    from modelworks.search.workers import FoldWorkers, pool_size
+
+    size = pool_size(settings.n_jobs, settings.cv)
+    if size:  # their imports (2 to 3 s) overlap reading and profiling instead of the comparison
+        FoldWorkers(size).warm()
 
     notes: list[str] = []
     df = load(data, notices=notes)
     for note in notes:
         err.print(f"notice: {escape(note)}")
-    prof = profile(df, target, task=settings.task, seed=settings.seed)
+    detailed = profile_columns(time_budget, MAX_DETAILED_COLUMNS)
+    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed)
     if time_budget is not None:  # the promise covers loading and profiling too
         settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
     exp = Experiment(df, target, settings, progress=True, console=err)

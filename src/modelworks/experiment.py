@@ -30,7 +30,7 @@ from modelworks.data._frames import row_hashes
 from modelworks.data.checks import check_classes, check_features, target_copies
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import consolidated, load
-from modelworks.data.profile import Profile, profile
+from modelworks.data.profile import MAX_DETAILED_COLUMNS, Profile, profile
 from modelworks.data.schema import build_schema
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ModelworksError
@@ -60,6 +60,7 @@ from modelworks.search.budget import (
     Budget,
     FinishCost,
     plan_intervals,
+    profile_columns,
     schedule,
 )
 from modelworks.search.crossval import Stopped, cross_validate, predict_scores
@@ -75,7 +76,7 @@ from modelworks.search.learning import (
 from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_rows, sampled_folds, time_fits
 from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
-from modelworks.search.workers import FoldWorkers
+from modelworks.search.workers import FoldWorkers, pool_size
 
 if TYPE_CHECKING:
     from modelworks.plots.accessors import ExperimentPlots
@@ -167,7 +168,8 @@ class Experiment:
         self.seed = settings.seed
         self.n_jobs = settings.n_jobs or os.cpu_count() or 1
         # folds in single-threaded worker processes: faster here than threads, and stoppable
-        self._workers = FoldWorkers(min(self.n_jobs, settings.cv)) if self.n_jobs > 1 else None
+        size = pool_size(settings.n_jobs, settings.cv)
+        self._workers = FoldWorkers(size) if size else None
         if self._workers is not None:
             self.budget.parallel = self._workers.size
         self.refit = settings.refit
@@ -574,6 +576,7 @@ class Experiment:
             predict_ms,
             simplicity=9,
             call_ms=sum(r.call_ms for r, _ in members),
+            row_ms=None if any(r.row_ms is None for r, _ in members) else sum(r.row_ms for r, _ in members),
             size_mb=sum(r.size_mb for r, _ in members),
             parts=sum(r.parts for r, _ in members),
             val_rows=members[0][0].val_rows,
@@ -861,7 +864,10 @@ class Experiment:
     def profile(self) -> Profile:
         """The profile of the whole table (computed once; :meth:`save` puts it in the bundle)."""
         if self._profile is None:
-            self._profile = profile(self.data, self.target, task=self.task, seed=self.seed)
+            detailed = profile_columns(self.budget.seconds, MAX_DETAILED_COLUMNS)
+            self._profile = profile(
+                self.data, self.target, task=self.task, seed=self.seed, max_detailed=detailed
+            )
         return self._profile
 
     def learning_curve(self) -> LearningCurve:

@@ -18,6 +18,7 @@ from modelworks.search.budget import (
     SAFETY,
     Budget,
     plan_intervals,
+    profile_columns,
     scale,
 )
 
@@ -174,3 +175,12 @@ def test_tiny_budget_runs_the_cheapest_model_and_skips_the_rest(churn_df):
     assert board.best.name == cheapest.name
     assert {name for name, _ in board.skipped} == {s.name for s in exp.specs} - {cheapest.name}
     assert all("time budget" in reason for _, reason in board.skipped)
+
+
+def test_the_profile_details_as_many_columns_as_the_budget_affords():
+    assert profile_columns(None, 200) == 200
+    assert profile_columns(10, 200) == 25
+    assert profile_columns(1, 200) == 20  # a floor, whatever the budget
+    assert profile_columns(60, 200) == 150
+    assert profile_columns(3600, 200) == 200
+    assert profile_columns(3600, 50) == 50

@@ -338,6 +338,51 @@ def test_keys_from_the_environment(monkeypatch):
     assert issubclass(ConfigError, ModelworksError)
 
 
+def test_a_wide_pipeline_saves_its_column_lists_as_arrays_and_loads_them_back(tmp_path):
+    """A ColumnTransformer on 1,200 columns holds three lists of one item per column; they are written
+    as arrays (not a skops node per item) and loaded back as scikit-learn fitted them."""
+    import zipfile
+
+    from modelworks.data.kinds import infer_kinds
+    from modelworks.experiment import build_pipeline
+    from modelworks.models.registry import REGISTRY
+    from modelworks.prepare.columns import POSITIONS_ABOVE
+
+    rng = np.random.default_rng(0)
+    n_cols = POSITIONS_ABOVE + 200
+    X = pd.DataFrame(rng.normal(size=(60, n_cols)), columns=[f"c{i}" for i in range(n_cols)])
+    X.iloc[::7, 3] = np.nan
+    y = pd.Series(np.where(X["c0"] > 0, "yes", "no"))
+    columns = [c.to_dict() for c in infer_kinds(X).values()]
+    pipe = build_pipeline(REGISTRY["knn"], columns, "binary", 0, 1).fit(X, y)
+    prepare = pipe.named_steps["prepare"]
+    names, where = prepare.feature_names_in_, prepare._transformer_to_input_indices
+    schema = {"columns": columns, "target": {"name": "y", "task": "binary", "labels": ["no", "yes"]}}
+    path = save_bundle(tmp_path / "wide", pipe, schema, {})
+    # the fitted model is left as it was
+    assert prepare.feature_names_in_ is names and prepare._transformer_to_input_indices is where
+    text = zipfile.ZipFile(path / "model.skops").read("schema.json")
+    assert text.count(b'"__class__"') < 300
+    loaded = load_model(path).named_steps["prepare"]
+    assert loaded.feature_names_in_.dtype == object and loaded.feature_names_in_.tolist() == names.tolist()
+    assert all(type(n) is str for n in loaded.feature_names_in_)
+    assert loaded._transformer_to_input_indices == where
+    assert all(type(v) is list for v in loaded._transformer_to_input_indices.values())
+    np.testing.assert_allclose(load_model(path).predict_proba(X), pipe.predict_proba(X))
+
+
+def test_names_that_fixed_width_text_would_change_are_saved_as_they_are():
+    from modelworks._skops import compacted
+
+    scaler = StandardScaler().fit(pd.DataFrame({"a\x00": [1.0, 2.0], "b": [3.0, 4.0]}))
+    with compacted(scaler):
+        assert scaler.feature_names_in_.dtype == object  # "a\x00" would lose its NUL
+    scaler = StandardScaler().fit(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}))
+    with compacted(scaler):
+        assert scaler.feature_names_in_.dtype.kind == "U"
+    assert scaler.feature_names_in_.dtype == object
+
+
 # -- every registry model's pipeline saves and loads with the allow-list ------------------------------
 
 

@@ -40,6 +40,26 @@ def test_prediction_seconds_split_a_calls_fixed_cost_from_its_rows() -> None:
     assert r.prediction_seconds(100_000, 3) == pytest.approx(0.006 + 100_000 * 0.048e-3)
 
 
+def test_small_validation_folds_time_a_batch_for_the_cost_per_row() -> None:
+    """Three validation rows cannot tell a row's cost from a call's: the first fold times a batch of
+    PROBE_ROWS rows, and the estimate uses it."""
+    import dataclasses
+
+    from modelworks.search.crossval import PROBE_ROWS, fit_fold
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    y = pd.Series(np.where(X["a"] > 0, "yes", "no"))
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    classes = ["no", "yes"]
+    small = fit_fold(pipe, X, y, np.arange(3, 400), np.arange(3), 0, classes, None, True)
+    assert small.row_ms is not None and small.row_ms >= 0 and len(small.pred) == 3
+    large = fit_fold(pipe, X, y, np.arange(PROBE_ROWS, 400), np.arange(PROBE_ROWS), 0, classes, None, True)
+    assert large.row_ms is None
+    r = dataclasses.replace(result(call_ms=20.0, per_1000=90_000.0, val_rows=3), row_ms=0.01)
+    assert r.prediction_seconds(10_000, 2) == pytest.approx(0.04 + 10_000 * 0.01e-3)
+
+
 def test_finish_grows_with_drawing_speed_rows_size_parts_and_predictions() -> None:
     slow, fast = FinishCost(0.4, 1000, 20_000), FinishCost(0.2, 1000, 20_000)
     assert slow.seconds() == pytest.approx(2 * fast.seconds())

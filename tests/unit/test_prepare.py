@@ -141,6 +141,21 @@ def test_cleaner_of_many_columns_saves_as_a_few_skops_nodes_and_loads_back():
     assert unfitted.columns == columns and not hasattr(unfitted, "feature_names_out_")
 
 
+def test_cleaned_columns_are_python_strings_and_clones_share_the_specification():
+    """Object column names (scikit-learn and narwhals walk them on every call, far slower through
+    Arrow); a clone is a new unfitted cleaner with the same specification, not a deep copy of it."""
+    from sklearn.base import clone
+
+    columns = [{"name": "x", "kind": "numeric"}, {"name": "c", "kind": "categorical"}]
+    frame = pd.DataFrame({"x": [1.5, 2.0], "c": ["u", "v"]})
+    fitted = TableCleaner(columns).fit(frame)
+    out = fitted.transform(frame)
+    assert out.columns.dtype == object and list(out.columns) == ["x", "c"]
+    copy = clone(fitted)
+    assert copy is not fitted and copy.columns is columns and not hasattr(copy, "feature_names_out_")
+    assert copy.get_params() == fitted.get_params()
+
+
 # ------------------------------------------------------------------------------ preprocessors
 
 WORDS = np.array(["alpha", "bravo", "charlie", "delta", "echo"])

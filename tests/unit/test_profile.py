@@ -560,3 +560,26 @@ def test_chi2_matches_chi2_contingency():
     df["num"] = rng.normal(size=n)
     assoc = profile(df, "y").associations.set_index("feature")
     assert math.isnan(assoc.loc["num", "chi2"])
+
+
+def test_a_wide_table_is_detailed_on_its_first_columns_only():
+    """Distribution fits, target rates, associations and leakage checks cover ``max_detailed``
+    features; every column still has its counts and quartiles, and a warning says which."""
+    from modelworks.errors import DataError
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 30)), columns=[f"x{i}" for i in range(30)])
+    df["y"] = np.where(df["x0"] + df["x29"] > 0, "yes", "no")
+    p = profile(df, "y", max_detailed=5)
+    assert set(p.target_rates) <= {f"x{i}" for i in range(5)} and "x0" in p.target_rates
+    assert set(p.associations["feature"]) <= {f"x{i}" for i in range(5)}
+    table = p.columns.set_index("name")
+    assert table.loc["x29", "median"] == pytest.approx(df["x29"].median())
+    assert math.isnan(table.loc["x29", "normality_p"]) and not math.isnan(table.loc["x1", "normality_p"])
+    wide = [w for w in p.warnings if w.code == "wide"]
+    assert (
+        len(wide) == 1 and "cover the first 5" in wide[0].message and "30 feature columns" in wide[0].message
+    )
+    assert not [w for w in profile(df, "y").warnings if w.code == "wide"]
+    with pytest.raises(DataError, match="max_detailed"):
+        profile(df, "y", max_detailed=-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -67,3 +68,23 @@ def test_a_fit_past_the_deadline_is_stopped_and_the_workers_replaced():
     )
     validated = np.r_[0:1000, 3000:4000]
     assert len(result.fold_scores["roc_auc"]) == 2 and not np.isnan(oof[0, validated]).any()
+
+
+def test_a_pool_started_early_is_the_one_the_comparison_uses():
+    """``modelworks run`` warms the workers before reading the data; the experiment's pool of the
+    same size then reuses those processes instead of starting its own."""
+    from modelworks.search.workers import pool_size
+
+    assert pool_size(1, 5) == 0 and pool_size(8, 5) == 5 and pool_size(2, 5) == 2
+    early = FoldWorkers(2)
+    early.warm()
+    try:
+        first = {early._pool.submit(os.getpid).result(timeout=120) for _ in range(4)}
+        later = FoldWorkers(pool_size(2, 5))
+        assert later._executor() is early._pool
+        assert {later._pool.submit(os.getpid).result(timeout=120) for _ in range(4)} <= set(
+            early._pool._processes
+        )
+        assert first <= set(early._pool._processes)
+    finally:
+        early.close()

@@ -382,6 +382,7 @@ def profile(
     kinds: dict[str, ColumnInfo] | None = None,
     max_rows: int = 200_000,
     seed: int = 0,
+    max_detailed: int = MAX_DETAILED_COLUMNS,
 ) -> Profile:
     """Profile a table: column statistics, the target, associations and warnings.
 
@@ -400,6 +401,10 @@ def profile(
         Statistics are computed on a seeded random sample of at most this many rows.
     seed : int
         Seed of the row sample and of the leakage check's folds.
+    max_detailed : int
+        Distribution fits, target rates, associations and leakage checks cover the first this many
+        feature columns (milliseconds each); a warning says so when there are more. A run passes
+        what its time budget affords (:func:`modelworks.search.budget.profile_columns`).
 
     Returns
     -------
@@ -420,6 +425,8 @@ def profile(
         find_target(df, target)
     if max_rows < 1:
         raise DataError(f"max_rows must be at least 1, got {max_rows}")
+    if max_detailed < 0:
+        raise DataError(f"max_detailed must be at least 0, got {max_detailed}")
 
     n_rows = len(df)
     sampled = n_rows > max_rows
@@ -438,18 +445,18 @@ def profile(
 
     numeric = parse_number_frame(data, [name for name, info in infos.items() if info.kind == "numeric"])
     # distribution fits, target rates, associations and leakage checks cost milliseconds per column:
-    # on wide tables they cover the first MAX_DETAILED_COLUMNS features (said in a warning)
+    # on wide tables they cover the first max_detailed features (said in a warning)
     features_all = [c for c in data.columns if c != target]
-    detailed = set(features_all[:MAX_DETAILED_COLUMNS]) | ({target} if target is not None else set())
+    detailed = set(features_all[:max_detailed]) | ({target} if target is not None else set())
     columns = _column_table(data, infos, numeric, target, seed, detailed)
     out_warnings = _column_warnings(columns, len(data))
-    if len(features_all) > MAX_DETAILED_COLUMNS:
+    if len(features_all) > max_detailed:
         out_warnings.append(
             ProfileWarning(
                 "wide",
                 None,
                 f"{len(features_all):,} feature columns: distribution fits, target rates, associations "
-                f"and leakage checks cover the first {MAX_DETAILED_COLUMNS:,}",
+                f"and leakage checks cover the first {max_detailed:,}",
             )
         )
     if n_dup:

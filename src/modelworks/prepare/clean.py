@@ -46,6 +46,11 @@ class TableCleaner(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_out_")
         return clean(self.columns or [], X)
 
+    def __sklearn_clone__(self) -> TableCleaner:
+        # the specification is never changed in place: sharing it spares clone() deep-copying one
+        # dict per column (a second per comparison on a 10,000-column table)
+        return type(self)(columns=self.columns)
+
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_

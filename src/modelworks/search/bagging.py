@@ -129,6 +129,7 @@ def as_bag(result: ModelResult, k: int) -> ModelResult:
         result,
         predict_ms_per_1000=[k * v for v in result.predict_ms_per_1000],
         call_ms=k * result.call_ms,
+        row_ms=None if result.row_ms is None else k * result.row_ms,
         size_mb=result.size_mb * (k - 1),
         parts=k * result.parts,
     )

@@ -112,7 +112,7 @@ def cross_validate(
     fit_s = [f.fit_seconds for f in fold_fits]
     predict_ms = [f.predict_ms_per_1000 for f in fold_fits]
     rounds = [f.rounds for f in fold_fits if f.rounds is not None]
-    call_ms, parts = first.call_ms, first.parts
+    call_ms, row_ms, parts = first.call_ms, first.row_ms, first.parts
     size_mb = first.size_mb * len(y) / max(len(folds[0][0]), 1)  # refitted on all rows
     result = ModelResult(
         spec.name,
@@ -122,12 +122,18 @@ def cross_validate(
         predict_ms,
         spec.simplicity,
         call_ms=call_ms,
+        row_ms=row_ms,
         size_mb=size_mb,
         parts=parts,
         val_rows=int(np.mean([len(v) for _, v in folds])),
         rounds=rounds,
     )
     return result, oof
+
+
+#: Rows of the batch whose prediction is timed on the first fold when its validation part is smaller
+#: (see :attr:`~modelworks.search.leaderboard.ModelResult.row_ms`).
+PROBE_ROWS = 256
 
 
 @dataclass
@@ -142,6 +148,7 @@ class FoldFit:
     rounds: int | None = None
     late: bool = False
     call_ms: float = 0.0
+    row_ms: float | None = None
     size_mb: float = 0.0
     parts: int = 0
     #: The fitted pipeline, when asked for (bagging keeps the fold models; workers never return it).
@@ -208,7 +215,12 @@ def fit_fold(
         )
         if first:
             predict_scores(model, X.iloc[val[:1]], classes)
-            fold.call_ms = (time.perf_counter() - done) * 1000  # the fixed cost of a call
+            one = time.perf_counter()
+            fold.call_ms = (one - done) * 1000  # the fixed cost of a call
+            if len(val) < PROBE_ROWS:  # the validation rows, repeated: their cost per row
+                predict_scores(model, X.iloc[np.resize(val, PROBE_ROWS)], classes)
+                batch_ms = (time.perf_counter() - one) * 1000
+                fold.row_ms = max(batch_ms - fold.call_ms, 0.0) / (PROBE_ROWS - 1)
             fold.size_mb = _size_mb(model)
             fold.parts = sum(1 for _ in fitted_parts(model))
         if keep:

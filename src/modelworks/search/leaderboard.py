@@ -35,6 +35,10 @@ class ModelResult:
     parts: int = 0
     #: Rows of a validation fold, over which :attr:`predict_ms_per_1000` was measured.
     val_rows: int = 1000
+    #: Milliseconds per row beyond :attr:`call_ms`, timed on a batch of
+    #: :data:`~modelworks.search.crossval.PROBE_ROWS` rows when the validation folds are smaller
+    #: (a few rows cannot tell the cost of a row from the fixed cost of a call); ``None`` otherwise.
+    row_ms: float | None = None
     #: Boosters stopped early: the rounds each fold kept (the final fits use their mean).
     rounds: list[int] = field(default_factory=list)
 
@@ -42,8 +46,10 @@ class ModelResult:
         """Estimated seconds of ``n_calls`` predictions covering ``n_rows`` rows in all.
 
         Each call costs :attr:`call_ms`; each row what the validation folds measured per row beyond
-        that fixed part.
+        that fixed part (or :attr:`row_ms`, when the folds were too small to tell).
         """
+        if self.row_ms is not None:
+            return n_calls * self.call_ms / 1000 + n_rows * self.row_ms / 1000
         per_row = float(np.mean(self.predict_ms_per_1000)) / 1e6 if self.predict_ms_per_1000 else 0.0
         marginal = max(per_row - self.call_ms / 1000 / max(self.val_rows, 1), 0.0)
         return n_calls * self.call_ms / 1000 + n_rows * marginal

@@ -33,6 +33,13 @@ IDLE_SECONDS = 120
 TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
 
 
+def pool_size(n_jobs: int | None, cv: int) -> int:
+    """Worker processes for ``n_jobs`` (``None``: every core) and ``cv`` folds; 0 for none (folds
+    are then fitted in the process itself)."""
+    jobs = n_jobs or os.cpu_count() or 1
+    return min(jobs, cv) if jobs > 1 else 0
+
+
 def _fit_in_worker(*args: Any):
     from threadpoolctl import threadpool_limits
 
@@ -93,7 +100,9 @@ class FoldWorkers:
         return self._pool
 
     def warm(self) -> None:
-        """Start the workers and their imports now, in the background."""
+        """Start the workers and their imports now, in the background. A later pool of the same
+        size reuses them (loky's executor is one per process): ``modelworks run`` starts them
+        before it reads the data, so they are ready when the comparison begins."""
         atexit.register(self.close)  # before multiprocessing's own handler waits for the workers
         executor = self._executor()
         for _ in range(self.size):
