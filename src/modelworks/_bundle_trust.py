@@ -96,6 +96,8 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "modelworks.models.wrappers.LabelEncodedClassifier": _OBJECT,
         # the weighted ensemble of the best models
         "modelworks.search.ensemble.WeightedEnsemble": _OBJECT,
+        # the ensemble whose members a learned combiner joins (plain numbers: coef, intercept)
+        "modelworks.search.stacking.StackedEnsemble": _OBJECT,
         # TargetEncoder's cross-fitting folds (high-cardinality columns): regression, classification
         "sklearn.model_selection._split.KFold": _OBJECT,
         "sklearn.model_selection._split.StratifiedKFold": _OBJECT,

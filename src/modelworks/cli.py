@@ -188,9 +188,13 @@ def print_leaderboard(exp) -> None:
     out.print(table)
     out.print(board.verdict() + ".")
     for r in board.results:
-        if r.name == "ensemble":
+        if r.name == "ensemble" and r.label.startswith("Stacked"):
+            out.print(f"ensemble = {r.label[0].lower()}{r.label[1:]}")
+        elif r.name == "ensemble":
             members = r.label.removeprefix("Ensemble of ")
             out.print(f"ensemble = {members} (weights chosen on out-of-fold predictions)")
+    if exp.stacking is not None:
+        out.print(f"Stacking: {exp.stacking.reason}")
     for name, reason in board.skipped:
         out.print(f"skipped {name}: {reason}")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -48,10 +49,12 @@ from modelworks.models.registry import BuildContext, ModelSpec, candidates
 from modelworks.models.threads import predict_on_one_thread
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import build_preprocessor
+from modelworks.search import stacking as stack
 from modelworks.search.bagging import BagCheck, affordable_folds, as_bag, fit_bag
 from modelworks.search.bagging import Part as BagPart
 from modelworks.search.bagging import Skipped as BagSkipped
 from modelworks.search.bagging import check as check_bagging
+from modelworks.search.bagging import paired_p_value as stacking_p_value
 from modelworks.search.budget import (
     FINAL_FITS,
     LEADERS,
@@ -76,6 +79,7 @@ from modelworks.search.learning import (
 from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_rows, sampled_folds, time_fits
 from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
+from modelworks.search.stacking import StackDecision, Stacked, StackedEnsemble
 from modelworks.search.workers import FoldWorkers, pool_size
 
 if TYPE_CHECKING:
@@ -187,6 +191,10 @@ class Experiment:
         #: Whether the saved model is the average of its fold models, and the evidence (see
         #: :mod:`modelworks.search.bagging`); set by :meth:`evaluate`.
         self.bagging: BagCheck | BagSkipped | None = None
+        #: Whether the ensemble's members are combined by a learned combiner, and the evidence (see
+        #: :mod:`modelworks.search.stacking`); set when the ensemble is compared.
+        self.stacking: StackDecision | None = None
+        self._stack: Stacked | None = None
         self.threshold_choice: ThresholdChoice | None = None
         self._ensemble: list[tuple[str, float]] = []
         self.progress = progress
@@ -361,9 +369,12 @@ class Experiment:
         if name == "ensemble":  # clean once, then each member's own preparation and model
             members = [(n, Pipeline(self.pipeline(n, n_jobs).steps[1:])) for n, _ in self._ensemble]
             weights = [w for _, w in self._ensemble]
-            return Pipeline(
-                [("clean", TableCleaner(self.columns)), ("model", WeightedEnsemble(members, weights))]
-            )
+            if self._stack is not None:
+                c = self._stack.combiner
+                model = StackedEnsemble(members, weights, c.coef.tolist(), c.intercept.tolist())
+            else:
+                model = WeightedEnsemble(members, weights)
+            return Pipeline([("clean", TableCleaner(self.columns)), ("model", model)])
         spec = next(s for s in self.specs if s.name == name)
         fewest = min(len(train) for train, _ in self.folds)
         pipe = build_pipeline(spec, self.columns, self.task, self.seed, n_jobs or self.n_jobs, fewest)
@@ -540,6 +551,7 @@ class Experiment:
                 reason = "its final fits, report and bundle would not finish within the time budget"
                 skipped.append(("ensemble", reason))
                 return
+        greedy_oof = np.zeros_like(self._oof[members[0][0].name], dtype=float)
         ensemble.fold_scores = cross_fitted_scores(
             [self._oof[r.name] for r, _ in members],
             self.y_train,
@@ -548,12 +560,69 @@ class Experiment:
             self.classes,
             self.positive_label,
             n_splits=self.cv,
+            out=greedy_oof,
         )
+        self._stack_or_not(ensemble, [r for r, _ in members], greedy_oof)
         results.append(ensemble)
         self._ensemble = [(r.name, float(w)) for r, w in members]
         best = Leaderboard(self.metric, self.metrics, list(results)).best
         if best.name == "ensemble":
             self._reserve_for(best)
+
+    def _stack_or_not(
+        self, ensemble: ModelResult, members: list[ModelResult], greedy_oof: np.ndarray
+    ) -> None:
+        """Score a learned combiner of the ensemble's ``members`` (cross-fitted, as the greedy
+        weights were) and keep it, with its scores, when it is significantly better (paired
+        bootstrap of the cross-fitted predictions); :attr:`stacking` says which and why."""
+        self._stack = None
+        stacked = stack.cross_fitted(
+            [self._oof[r.name] for r in members],
+            self.y_train,
+            self.folds,
+            self.metrics,
+            self.classes,
+            self.positive_label,
+            self.cv,
+        )
+        greedy_score = float(np.nanmean(ensemble.fold_scores[self.metric]))
+        if stacked is None:
+            reason = "the greedy weights: a class is too rare in the compared rows to learn a combiner"
+            self.stacking = StackDecision(False, self.metric, greedy_score, math.nan, math.nan, reason)
+            return
+        rows = self._compared()
+        y = self.y_train.iloc[rows]
+        p = stacking_p_value(
+            self.metric,
+            y,
+            stacked.oof.mean(axis=0)[rows],
+            greedy_oof.mean(axis=0)[rows],
+            self.classes,
+            self.positive_label,
+            self.seed,
+        )
+        stacked_score = float(np.nanmean(stacked.fold_scores[self.metric]))
+        scores = f"{self.metric} {stacked_score:.4g} vs {greedy_score:.4g} cross-fitted, p = {p:.2g}"
+        kind = "logistic regression" if self.classes is not None else "non-negative least squares"
+        how = f"{kind} on the members' out-of-fold predictions"
+        # the combiner costs the ONNX export (it has no converter yet) and a model more to explain:
+        # it is kept only where it measurably helps, significantly at the run's alpha
+        if not stack.better(self.metric, stacked.fold_scores[self.metric], ensemble.fold_scores[self.metric]):
+            chosen, reason = False, f"the greedy weights: the learned combiner is not better ({scores})"
+        elif not p < self.alpha:
+            chosen = False
+            reason = f"the greedy weights: the learned combiner is not significantly better ({scores})"
+        else:
+            chosen, reason = (
+                True,
+                f"a learned combiner ({how}): significantly better than the greedy weights ({scores})",
+            )
+        self.stacking = StackDecision(chosen, self.metric, greedy_score, stacked_score, p, reason)
+        if chosen:
+            self._stack = stacked
+            ensemble.fold_scores = stacked.fold_scores
+            names = ", ".join(r.name for r in members)
+            ensemble.label = f"Stacked ensemble of {names} ({how})"
 
     def _select_ensemble(self, pool: list[ModelResult]) -> tuple[ModelResult, list] | None:
         """Ensemble selection over ``pool``: the ensemble's (unscored) result and its weighted
@@ -568,6 +637,7 @@ class Experiment:
         fold_fit = [sum(r.fit_seconds[i] for r, _ in members) for i in range(len(self.folds))]
         predict_ms = [sum(r.predict_ms_per_1000[i] for r, _ in members) for i in range(len(self.folds))]
         label = "Ensemble of " + ", ".join(f"{r.name} {w:.2f}" for r, w in members)
+        row_ms = [r.row_ms for r, _ in members]
         ensemble = ModelResult(
             "ensemble",
             label,
@@ -576,7 +646,7 @@ class Experiment:
             predict_ms,
             simplicity=9,
             call_ms=sum(r.call_ms for r, _ in members),
-            row_ms=None if any(r.row_ms is None for r, _ in members) else sum(r.row_ms for r, _ in members),
+            row_ms=None if None in row_ms else sum(cast(list[float], row_ms)),
             size_mb=sum(r.size_mb for r, _ in members),
             parts=sum(r.parts for r, _ in members),
             val_rows=members[0][0].val_rows,
@@ -595,6 +665,8 @@ class Experiment:
 
     def _oof_of(self, name: str) -> np.ndarray:
         """Out-of-fold predictions of ``name``, averaged over repetitions."""
+        if name == "ensemble" and self._stack is not None:
+            return self._stack.oof.mean(axis=0)
         if name == "ensemble":
             return sum(w * self._oof[n].mean(axis=0) for n, w in self._ensemble)
         return self._oof[name].mean(axis=0)
@@ -720,6 +792,11 @@ class Experiment:
             return BagSkipped("a single model (--no-bag)")
         if self.prefer == "fast":
             return BagSkipped("a single model (--prefer fast: it predicts K times faster)")
+        if name == "ensemble" and self._stack is not None:
+            return BagSkipped(
+                "one refit of each member: the stacked ensemble's combiner was learned on single "
+                "models' predictions"
+            )
         if self.rows.fit_rows < len(self.X_train) or len(self._compared()) < len(self.X_train):
             return BagSkipped("a single model: the models were compared on a sample of the rows")
         fold_s = float(np.mean(self._result(name).fit_seconds))
@@ -850,6 +927,7 @@ class Experiment:
             "cleaning": self.cleaning.to_dict(),
             **({"tuning": self.tuning.to_dict()} if self.tuning is not None else {}),
             **({"bagging": self.bagging.to_dict()} if self.bagging is not None else {}),
+            **({"stacking": self.stacking.to_dict()} if self.stacking is not None else {}),
             "time_budget": self.budget.seconds,
             "elapsed_seconds": round(self.budget.elapsed(), 3),
             "data_sha256": self.data_sha256,

@@ -417,7 +417,9 @@ def _registry_cases() -> list[tuple[str, str]]:
     from modelworks.models.registry import REGISTRY
 
     cases = [(task, spec.name) for spec in REGISTRY.values() for task in spec.tasks]
-    cases += [(task, "ensemble") for task in ("binary", "multiclass", "regression")]
+    cases += [
+        (task, kind) for kind in ("ensemble", "stacked") for task in ("binary", "multiclass", "regression")
+    ]
     # with few dense features (no text) KNN keeps a KD tree
     cases += [(task, "knn:dense") for task in ("binary", "multiclass", "regression")]
     cases += [("binary", f"threshold:{name}") for name in ("linear", "xgboost", "ensemble")]
@@ -452,6 +454,7 @@ def registry_bundles(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Pipe
     from modelworks.models.registry import REGISTRY
     from modelworks.prepare.clean import TableCleaner
     from modelworks.search.ensemble import WeightedEnsemble
+    from modelworks.search.stacking import StackedEnsemble
 
     X = _mixed_table()
     columns = [c.to_dict() for c in infer_kinds(X).values()]
@@ -469,6 +472,12 @@ def registry_bundles(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Pipe
                 [("clean", TableCleaner(columns)), ("model", WeightedEnsemble(members, [0.5, 0.5]))]
             )
             fitted[task, "ensemble"] = ensemble.fit(X, y)
+            width = {"binary": 1, "multiclass": 3, "regression": 1}[task]
+            coef = [[0.7, 0.4] * (1 if task != "multiclass" else 3)] * (width if task == "multiclass" else 1)
+            stacked = StackedEnsemble(members, [0.5, 0.5], coef, [0.1] * width)
+            fitted[task, "stacked"] = Pipeline([("clean", TableCleaner(columns)), ("model", stacked)]).fit(
+                X, y
+            )
             few = ["num", "num_missing", "cat", "flag", "when"]  # few dense features: a KD tree
             dense = X[few]
             knn = build_pipeline(REGISTRY["knn"], [c for c in columns if c["name"] in few], task, 0, 1)

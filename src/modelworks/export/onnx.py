@@ -222,6 +222,8 @@ class _Parts:
             raise NotExportable(shape)
         cleaner = steps[0][1]
         weights = None
+        if len(steps) == 2 and type(unwrap(steps[1][1])).__name__ == "StackedEnsemble":
+            raise NotExportable("a stacked ensemble's learned combiner has no ONNX converter yet")
         if len(steps) == 2 and type(unwrap(steps[1][1])).__name__ == "WeightedEnsemble":
             ensemble = unwrap(steps[1][1])
             members = []

@@ -134,6 +134,9 @@ def _saved_model_sentence(exp, ev) -> str:
         if ev.refit
         else "The saved model is the one trained on the training rows (--no-refit)."
     )
+    stacking = getattr(exp, "stacking", None)
+    if stacking is not None and ev.model == "ensemble":
+        said += f" Its members are combined by {stacking.reason}."
     return said + (f" Bagging: {bagging.reason}." if bagging is not None else "")
 
 

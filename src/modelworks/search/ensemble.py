@@ -63,13 +63,21 @@ def greedy_weights(
 
 
 def cross_fitted_scores(
-    oofs: list[np.ndarray], y, folds, metrics: list[str], classes, pos_label, n_splits: int | None = None
+    oofs: list[np.ndarray],
+    y,
+    folds,
+    metrics: list[str],
+    classes,
+    pos_label,
+    n_splits: int | None = None,
+    out: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
     """Scores of the ensemble on each fold, with weights chosen on the other folds.
 
     ``oofs`` hold one set of out-of-fold predictions per repetition of the K-fold split
     (``folds[i]`` belongs to repetition ``i // n_splits``), as
-    :func:`modelworks.search.crossval.cross_validate` returns them.
+    :func:`modelworks.search.crossval.cross_validate` returns them. ``out``, shaped like one of
+    them, receives the cross-fitted predictions.
     """
     n_splits = n_splits or len(folds)
     scores: dict[str, list[float]] = {m: [] for m in metrics}
@@ -79,6 +87,8 @@ def cross_fitted_scores(
         others = np.setdiff1d(covered, val)
         w = greedy_weights(repeat, y, metrics[0], classes, pos_label, rows=others)
         pred = sum(wi * p[val] for wi, p in zip(w, repeat, strict=True))
+        if out is not None:
+            out[i // n_splits, val] = pred
         for m, v in score_all(metrics, y.iloc[val], pred, classes, pos_label).items():
             scores[m].append(v)
     return scores
