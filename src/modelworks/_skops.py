@@ -48,33 +48,14 @@ def _no_estimators(*args: Any, **kwargs: Any) -> list:
     return []
 
 
-def _estimators(obj: Any) -> Iterator[Any]:
-    """Every scikit-learn estimator in ``obj``: itself, its attributes, and inside lists, tuples and
-    dictionaries (a Pipeline's steps, a ColumnTransformer's ``transformers_``, an ensemble's members)."""
-    from sklearn.base import BaseEstimator
-
-    seen: set[int] = set()
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, BaseEstimator):
-            yield item
-            stack.extend(vars(item).values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-
-
 @contextmanager
 def compacted(model: Any) -> Iterator[Any]:
     """``model`` with its lists of column names and indices as arrays, put back on exit."""
+    from modelworks.models.threads import fitted_parts
+
     changed: list[tuple[Any, str, Any]] = []
     try:
-        for est in _estimators(model):
+        for est in fitted_parts(model):
             names = vars(est).get("feature_names_in_")
             if isinstance(names, np.ndarray) and names.dtype == object and names.size:
                 text = names.astype(str) if all(isinstance(n, str) for n in names) else None
@@ -96,7 +77,9 @@ def compacted(model: Any) -> Iterator[Any]:
 
 def expand(model: Any) -> Any:
     """Undo :func:`compacted` on a loaded model (a no-op on one saved without it); returns it."""
-    for est in _estimators(model):
+    from modelworks.models.threads import fitted_parts
+
+    for est in fitted_parts(model):
         names = vars(est).get("feature_names_in_")
         if isinstance(names, np.ndarray) and names.dtype.kind == "U":
             est.feature_names_in_ = names.astype(object)

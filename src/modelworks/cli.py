@@ -187,8 +187,9 @@ def print_leaderboard(exp) -> None:
         )
     out.print(table)
     out.print(board.verdict() + ".")
+    stacked = exp.stacking is not None and exp.stacking.chosen
     for r in board.results:
-        if r.name == "ensemble" and r.label.startswith("Stacked"):
+        if r.name == "ensemble" and stacked:
             out.print(f"ensemble = {r.label[0].lower()}{r.label[1:]}")
         elif r.name == "ensemble":
             members = r.label.removeprefix("Ensemble of ")

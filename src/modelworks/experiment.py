@@ -40,6 +40,7 @@ from modelworks.evaluate.metrics import METRICS, metric_names
 from modelworks.evaluate.resampling import (
     BCA_MAX_ROWS,
     bootstrap_intervals,
+    paired_p_value,
     seconds_per_cell,
     weighted_metric,
 )
@@ -54,7 +55,6 @@ from modelworks.search.bagging import BagCheck, affordable_folds, as_bag, fit_ba
 from modelworks.search.bagging import Part as BagPart
 from modelworks.search.bagging import Skipped as BagSkipped
 from modelworks.search.bagging import check as check_bagging
-from modelworks.search.bagging import paired_p_value as stacking_p_value
 from modelworks.search.budget import (
     FINAL_FITS,
     LEADERS,
@@ -592,9 +592,9 @@ class Experiment:
             return
         rows = self._compared()
         y = self.y_train.iloc[rows]
-        p = stacking_p_value(
+        p = paired_p_value(
             self.metric,
-            y,
+            y.to_numpy(),
             stacked.oof.mean(axis=0)[rows],
             greedy_oof.mean(axis=0)[rows],
             self.classes,

@@ -11,8 +11,9 @@ import pytest
 from sklearn.datasets import make_classification, make_friedman1
 
 from modelworks.bundle import load_model
+from modelworks.evaluate.resampling import paired_p_value
 from modelworks.experiment import Experiment
-from modelworks.search.bagging import BagCheck, Skipped, paired_p_value
+from modelworks.search.bagging import BagCheck, Skipped
 from modelworks.search.ensemble import WeightedEnsemble
 
 

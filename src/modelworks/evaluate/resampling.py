@@ -351,3 +351,31 @@ def seconds_per_cell(
         resampled_scores(metrics, weights)
         best = min(best, time.perf_counter() - start)
     return best / weights.size
+
+
+#: Resamples of :func:`paired_p_value`.
+PAIRED_RESAMPLES = 1000
+
+
+def paired_p_value(
+    metric: str, y, pred_a, pred_b, classes, pos_label, seed: int, resamples: int = PAIRED_RESAMPLES
+) -> float:
+    """Two-sided paired bootstrap p-value of the difference in ``metric`` between two sets of
+    predictions of the same rows (the same resampled rows for both; see
+    :func:`modelworks.evaluate.stats.paired_bootstrap`, here vectorised): bagging's check and the
+    stacker's choice."""
+    n = len(y)
+    if n < 2:
+        return math.nan
+    try:
+        fa = weighted_metric(metric, y, pred_a, classes, pos_label)
+        fb = weighted_metric(metric, y, pred_b, classes, pos_label)
+    except ValueError:  # a metric without a resampled form
+        return math.nan
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    scores = resampled_scores([fa, fb], counts_from_indices(idx, n))
+    diff = scores[0] - scores[1]
+    diff = diff[np.isfinite(diff)]
+    if diff.size < 2 or np.all(diff == 0):
+        return math.nan
+    return min(1.0, 2 * min(float(np.mean(diff <= 0)), float(np.mean(diff >= 0))))

@@ -32,15 +32,13 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from modelworks.evaluate.metrics import METRICS, score_all
-from modelworks.evaluate.resampling import counts_from_indices, resampled_scores, weighted_metric
+from modelworks.evaluate.resampling import paired_p_value
 from modelworks.models.boosting import forget_validation
 from modelworks.search.budget import SAFETY, Budget
 from modelworks.search.crossval import Stopped, fit_fold, predict_scores
 from modelworks.search.ensemble import WeightedEnsemble
 from modelworks.search.leaderboard import ModelResult
 
-#: Paired bootstrap resamples of the bagged-versus-single difference.
-RESAMPLES = 1000
 #: Outer folds checked at most (each costs about K fits of 0.64 n rows and one of 0.8 n).
 MAX_CHECKED_FOLDS = 2
 
@@ -230,24 +228,3 @@ def check(
         verdict = "significant" if significant else "not significant"
         chosen, reason = True, f"fold models averaged: {said} ({verdict})"
     return BagCheck(metric, float(score_bag), float(score_single), len(y_val), len(outer), p, chosen, reason)
-
-
-def paired_p_value(metric: str, y, pred_a, pred_b, classes, pos_label, seed: int) -> float:
-    """Two-sided paired bootstrap p-value of the difference in ``metric`` between two sets of
-    predictions of the same rows (the same resampled rows for both; see
-    :func:`modelworks.evaluate.stats.paired_bootstrap`, here vectorised)."""
-    n = len(y)
-    if n < 2:
-        return math.nan
-    try:
-        fa = weighted_metric(metric, y, pred_a, classes, pos_label)
-        fb = weighted_metric(metric, y, pred_b, classes, pos_label)
-    except ValueError:  # a metric without a resampled form
-        return math.nan
-    idx = np.random.default_rng(seed).integers(0, n, size=(RESAMPLES, n))
-    scores = resampled_scores([fa, fb], counts_from_indices(idx, n))
-    diff = scores[0] - scores[1]
-    diff = diff[np.isfinite(diff)]
-    if diff.size < 2 or np.all(diff == 0):
-        return math.nan
-    return min(1.0, 2 * min(float(np.mean(diff <= 0)), float(np.mean(diff >= 0))))

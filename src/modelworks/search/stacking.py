@@ -117,9 +117,10 @@ def cross_fitted(
     covered = np.unique(np.concatenate([val for _, val in folds[:n_splits]]))
     out = np.zeros_like(np.asarray(oofs[0], dtype=float))
     scores: dict[str, list[float]] = {m: [] for m in metrics}
+    per_repeat = [features([p[r] for p in oofs], classification) for r in range(len(oofs[0]))]
     for i, (_, val) in enumerate(folds):
         repeat = i // n_splits
-        X = features([p[repeat] for p in oofs], classification)
+        X = per_repeat[repeat]
         others = np.setdiff1d(covered, val)
         combiner = fit_combiner(X[others], target[others], n_classes)
         if combiner is None:
