@@ -98,6 +98,10 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "modelworks.search.ensemble.WeightedEnsemble": _OBJECT,
         # the ensemble whose members a learned combiner joins (plain numbers: coef, intercept)
         "modelworks.search.stacking.StackedEnsemble": _OBJECT,
+        # the tabular network: settings and plain numbers; its weights are safetensors files beside
+        # the skops file (modelworks.neural._persist)
+        "modelworks.neural.tabular.MLPClassifier": _OBJECT,
+        "modelworks.neural.tabular.MLPRegressor": _OBJECT,
         # TargetEncoder's cross-fitting folds (high-cardinality columns): regression, classification
         "sklearn.model_selection._split.KFold": _OBJECT,
         "sklearn.model_selection._split.StratifiedKFold": _OBJECT,

@@ -95,6 +95,8 @@ _VERSIONED = (
     "lightgbm",
     "xgboost-cpu",
     "catboost",
+    "torch",
+    "safetensors",
     "onnx",
     "onnxruntime",
     "skl2onnx",
@@ -188,10 +190,10 @@ def _destination(path: str | os.PathLike) -> Path:
 
 def _check_extra_names(extra_files: dict[str, str] | None) -> None:
     for name in extra_files or {}:
-        if not _write.plain_name(name) or name in RESERVED:
+        if not _write.plain_name(name) or name in RESERVED or name.startswith("network-"):
             raise BundleError(
                 f"extra file name {name!r} is not allowed in a bundle (it must be a plain, non-hidden "
-                f"file name other than {', '.join(sorted(RESERVED))}); rename it"
+                f"file name other than {', '.join(sorted(RESERVED))} and network-*); rename it"
             )
 
 
@@ -271,7 +273,9 @@ def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) ->
 
         exported = export_onnx(model, onnx_sample, schema["target"]["task"])
         runtime, onnx_bytes = exported.to_manifest(), exported.model_bytes
-    with compacted(model):
+    from modelworks.neural import _persist
+
+    with compacted(model), _persist.detached(model) as network_files:
         model_bytes = sio.dumps(model)
     try:
         needed = audit_model_file(model_bytes)
@@ -282,6 +286,7 @@ def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) ->
     contents: dict[str, bytes] = {MODEL_FILE: model_bytes}
     if onnx_bytes is not None:
         contents[ONNX_FILE] = onnx_bytes
+    contents.update(network_files)
     contents["schema.json"] = _json_bytes(schema)
     contents["metrics.json"] = _json_bytes(json_safe(metrics))
     for name, text in (extra_files or {}).items():
@@ -544,6 +549,17 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
         check_trees(model)
     except Refusal as refusal:
         raise BundleError(f"{where} {refusal}; refusing to load it; {_AGAIN}") from None
+    from modelworks.neural import _persist
+
+    def read(name: str) -> bytes:
+        if name not in manifest["files"]:
+            raise _persist.Refused(f"lacks {name}")
+        return _read_verified(root, manifest, name)
+
+    try:
+        _persist.attach(model, read)
+    except _persist.Refused as refusal:
+        raise BundleError(f"bundle {root} {refusal}; refusing to load it; {_AGAIN}") from None
     return expand(model)
 
 

@@ -991,9 +991,18 @@ class Experiment:
             )
         return self._curve
 
+    def training_histories(self) -> dict[str, dict]:
+        """Per-epoch losses on the first fold of each neural network the chosen model is (or an
+        ensemble holds): model name → ``history_`` (see :class:`~modelworks.neural.MLPClassifier`)."""
+        name = self.best_name
+        names = [n for n, _ in self._ensemble] if name == "ensemble" else [name]
+        results = {r.name: r for r in self.compare().results}
+        return {n: h for n in names if n in results and (h := results[n].history)}
+
     @property
     def plot(self) -> ExperimentPlots:
-        """Figures of the comparison: ``comparison()``, ``learning_curve()``, ``fit_time()``."""
+        """Figures of the comparison: ``comparison()``, ``learning_curve()``, ``training_curve()``,
+        ``fit_time()``."""
         from modelworks.plots.accessors import ExperimentPlots
 
         return ExperimentPlots(self)

@@ -90,6 +90,10 @@ CONVERTIBLE = [
     ("hist_gradient_boosting", "multiclass"),
     ("linear", "regression"),
     ("lightgbm", "regression"),
+    # the tabular network: embedded codes (missing and unseen as code 0), smooth clipping, layers
+    ("mlp", "binary"),
+    ("mlp", "multiclass"),
+    ("mlp", "regression"),
 ]
 
 

@@ -25,6 +25,7 @@ from modelworks.export._encoders import (
     _target_shape,
     _TargetEncode,
 )
+from modelworks.export._neural import _network_convert, _NetworkClassifier, _NetworkRegressor
 from modelworks.export._trees import (
     _catboost_convert,
     _CatBoostClassifier,
@@ -87,7 +88,9 @@ def _onnx_part(part):
     if isinstance(part, OneHotEncoder):
         return _OneHot(part)
     if isinstance(part, OrdinalEncoder):
-        if not (is_nan(part.encoded_missing_value) and is_nan(part.unknown_value)):
+        # the tabular network's codes: -1 for missing and unknown, which it reads as NaN reads
+        coded = part.encoded_missing_value == -1 and part.unknown_value == -1
+        if not (coded or (is_nan(part.encoded_missing_value) and is_nan(part.unknown_value))):
             raise NotExportable(
                 "an ordinal encoder that codes missing or unknown levels is not exported to ONNX"
             )
@@ -112,7 +115,11 @@ def onnx_estimator(estimator):
     )
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+    from modelworks.neural.tabular import _TabularNetwork
+
     classifier = is_classifier(estimator)
+    if isinstance(estimator, _TabularNetwork):
+        return (_NetworkClassifier if classifier else _NetworkRegressor)(estimator)
     if isinstance(estimator, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
         return (_HGBClassifier if classifier else _HGBRegressor)(estimator)
     if type(estimator).__module__.startswith("catboost"):
@@ -221,6 +228,19 @@ def register() -> None:
     )
     update_registered_converter(
         _HGBRegressor, "ModelworksHGBRegressor", calculate_linear_regressor_output_shapes, _hgb_convert
+    )
+    update_registered_converter(
+        _NetworkClassifier,
+        "ModelworksNetworkClassifier",
+        calculate_linear_classifier_output_shapes,
+        _network_convert,
+        options=classifier_options,
+    )
+    update_registered_converter(
+        _NetworkRegressor,
+        "ModelworksNetworkRegressor",
+        calculate_linear_regressor_output_shapes,
+        _network_convert,
     )
     _REGISTERED = True
 

@@ -1,4 +1,5 @@
-"""Early stopping on a fold's validation part, and a deadline that ends a booster's fit.
+"""Early stopping on a fold's validation part, and a deadline that ends a booster's fit (or the
+tabular network's, :mod:`modelworks.neural`, whose ``fit_stopping`` applies the same rule to epochs).
 
 LightGBM, XGBoost and CatBoost each stop early in their own way; :func:`fit_early_stopped` gives them
 one rule. The patience grows with the best round so far, as AutoGluon's adaptive early stopping does
@@ -86,6 +87,8 @@ def fit_early_stopped(
         Whether the deadline ended the fit.
     """
     inner = booster_of(estimator)
+    if hasattr(inner, "fit_stopping"):  # the tabular network stops early itself, by the same rule
+        return inner.fit_stopping(X, y, X_val, y_val, patience, deadline)
     library = _library(inner)
     tracker = Stopping(patience, deadline)
     if library == "lightgbm":
@@ -153,5 +156,8 @@ def set_rounds(estimator, rounds: int):
     """Fix the number of boosting rounds of an unfitted booster (what its folds' early stopping
     found); returns ``estimator``."""
     inner = booster_of(estimator)
+    if hasattr(inner, "fit_stopping"):  # the tabular network: epochs
+        inner.set_params(epochs=int(rounds))
+        return estimator
     inner.set_params(**{"iterations" if _library(inner) == "catboost" else "n_estimators": int(rounds)})
     return estimator

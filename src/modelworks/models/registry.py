@@ -16,7 +16,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.preprocessing import StandardScaler
 
 from modelworks.models.wrappers import LabelEncodedClassifier
-from modelworks.prepare.columns import native_categorical_indices
+from modelworks.prepare.columns import embedded_indices, native_categorical_indices
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ModelSpec:
         Identifier used on the command line (``--models``).
     label : str
         Display name.
-    family : {"scaled", "dense", "tree"}
+    family : {"scaled", "dense", "tree", "neural"}
         Preprocessing family (see :mod:`modelworks.prepare.columns`).
     build : callable
         ``build(ctx: BuildContext) -> estimator``.
@@ -60,8 +60,9 @@ class ModelSpec:
     max_rows : int or None
         Above this many training rows the model is skipped (kernel SVM is quadratic).
     patience : int
-        Boosters: rounds without improvement on the fold's validation part that stop the fit
-        (:mod:`modelworks.models.boosting`); 0 for models fitted as built.
+        Boosters and the tabular network: rounds (epochs) without improvement on the fold's
+        validation part that stop the fit (:mod:`modelworks.models.boosting`); 0 for models fitted
+        as built.
     group : str
         The model family this configuration belongs to (``lightgbm`` for ``lightgbm_large``); the
         name itself when empty.
@@ -262,6 +263,17 @@ def _catboost(ctx):
     return cls(**common, learning_rate=0.09, depth=9, random_strength=0.0, leaf_estimation_iterations=20)
 
 
+def _mlp(ctx):
+    from modelworks.neural import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if ctx.classification else MLPRegressor
+    return cls(categorical=embedded_indices(ctx.columns), n_jobs=ctx.n_jobs, random_state=ctx.seed)
+
+
+#: Epochs without improvement that stop the tabular network, at most (the adaptive rule of
+#: :mod:`modelworks.models.boosting` applies, from 20 epochs).
+MLP_PATIENCE = 40
+
 _SPECS = [
     ModelSpec("linear", "Logistic/Linear regression", "scaled", _linear, 1.0, 0.7, 0),
     ModelSpec("ridge", "Ridge", "scaled", _ridge, 1.0, 0.7, 1),
@@ -305,6 +317,7 @@ _SPECS = [
     ModelSpec("extra_trees", "Extra trees", "tree", _extra_trees, 6.3, 0.6, 3),
     ModelSpec("svm", "Support vector machine", "scaled", _svm, 3.0, 2.0, 3, max_rows=15_000),
     ModelSpec("catboost", "CatBoost", "tree", _catboost, 6.3, 0.6, 4, patience=PATIENCE),
+    ModelSpec("mlp", "Neural network (MLP)", "neural", _mlp, 100.0, 0.35, 5, patience=MLP_PATIENCE),
 ]
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 

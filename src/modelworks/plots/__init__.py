@@ -6,6 +6,7 @@ backend on a headless Linux machine. :func:`to_png` and :func:`to_data_uri` rend
 """
 
 from modelworks.plots._style import OKABE_ITO, PALETTE, RC, style, to_data_uri, to_png
+from modelworks.plots._training import TrainingCurveDisplay
 from modelworks.plots.data import (
     AssociationHeatmapDisplay,
     BoxPlotDisplay,
@@ -49,6 +50,7 @@ __all__ = [
     # models
     "FitTimeDisplay",
     "LearningCurveDisplay",
+    "TrainingCurveDisplay",
     "ModelComparisonDisplay",
     # evaluation
     "CalibrationDisplay",

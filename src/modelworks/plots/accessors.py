@@ -208,6 +208,18 @@ class ExperimentPlots:
             **kwargs,
         )
 
+    def training_curve(self, **kwargs):
+        """Loss per epoch of the chosen neural network (an ensemble's, when one is a member) on its
+        first fold's training and validation parts."""
+        from modelworks.plots import TrainingCurveDisplay
+
+        histories = self.experiment.training_histories()
+        if not histories:
+            raise NotApplicable("the chosen model has no neural network", quiet=True)
+        name, history = next(iter(histories.items()))
+        classification = self.experiment.task != "regression"
+        return TrainingCurveDisplay.from_history(history, name=name, classification=classification, **kwargs)
+
     def fit_time(self, **kwargs):
         """Fit time against CV score, one point per model."""
         from modelworks.plots import FitTimeDisplay

@@ -3,6 +3,9 @@
 - ``"scaled"`` (linear models, SVM, KNN): median imputation with missing indicators, standard scaling,
   one-hot encoding with rare levels grouped, TF-IDF for free text (sparse).
 - ``"dense"`` (naive Bayes): as ``"scaled"`` but dense, with a small text vocabulary.
+- ``"neural"`` (the tabular network): ordinal codes for categorical levels first (missing and unseen
+  levels become -1, the network embeds them), then numbers median-imputed with missing indicators (the
+  network scales and clips them itself), then a small dense TF-IDF vocabulary.
 - ``"tree"`` (tree ensembles and boosters): numbers left as they are (the estimators handle missing
   values natively), ordinal codes for categorical levels (missing and unseen levels become NaN), small
   dense TF-IDF for text.
@@ -21,12 +24,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import (
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
 from modelworks.prepare._cleaning import output_names
 from modelworks.prepare.clean import date_feature_names
 
-FAMILIES = ("scaled", "dense", "tree")
+FAMILIES = ("scaled", "dense", "tree", "neural")
 MISSING_LEVEL = "__missing__"
 #: Above this many cleaned columns, the ColumnTransformer selects its columns by position (an
 #: integer array) instead of by name: scikit-learn looks each name up in a list (quadratic: 0.8 s
@@ -89,7 +97,7 @@ def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 
     ----------
     columns : list of dict
         The column specification given to :class:`~modelworks.prepare.TableCleaner`.
-    family : {"scaled", "dense", "tree"}
+    family : {"scaled", "dense", "tree", "neural"}
         The model family (see the module docstring).
     task : {"binary", "multiclass", "regression"}
         The task, needed by the target encoder.
@@ -124,6 +132,8 @@ def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 
             steps.append((f"text_{name}", TfidfVectorizer(max_features=200, min_df=2), name))
         return ColumnTransformer(steps, sparse_threshold=0.0, verbose_feature_names_out=False)
 
+    if family == "neural":
+        return _neural(layout, target_encoder)
     dense = family == "dense"
     if len(layout.numeric):
         steps.append(
@@ -157,6 +167,28 @@ def build_preprocessor(columns: list[dict], family: str, task: str, seed: int = 
         vocab = 300 if dense else 20000
         steps.append((f"text_{name}", TfidfVectorizer(max_features=vocab, min_df=2), name))
     return ColumnTransformer(steps, sparse_threshold=0.0 if dense else 0.3, verbose_feature_names_out=False)
+
+
+def _neural(layout: Layout, target_encoder: TargetEncoder) -> ColumnTransformer:
+    steps: list[tuple] = []
+    if len(layout.categorical):
+        codes = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1, dtype=np.float64
+        )
+        steps.append(("cat", codes, layout.categorical))
+    if len(layout.numeric):
+        imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        steps.append(("num", imputer, layout.numeric))
+    if len(layout.high_cardinality):
+        steps.append(("high", make_pipeline(target_encoder, StandardScaler()), layout.high_cardinality))
+    for name in layout.text:
+        steps.append((f"text_{name}", TfidfVectorizer(max_features=300, min_df=2), name))
+    return ColumnTransformer(steps, sparse_threshold=0.0, verbose_feature_names_out=False)
+
+
+def embedded_indices(columns: list[dict]) -> list[int]:
+    """Positions of the ordinal-coded categorical columns in the ``"neural"`` family's output."""
+    return list(range(len(Layout.from_columns(columns).categorical)))
 
 
 def native_categorical_indices(columns: list[dict]) -> list[int]:

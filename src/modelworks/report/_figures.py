@@ -152,6 +152,13 @@ MODEL_FIGURES = [
         "learning_curve",
         "Training and validation scores against training rows, with their spread over folds.",
     ),
+    Spec(
+        "training_curve",
+        "Training curve of the neural network",
+        "training_curve",
+        "Loss per epoch on the first fold's training and validation parts; the dashed line marks the epoch "
+        "kept (least validation loss), which the final fit on all rows trains up to.",
+    ),
     Spec("fit_time", "Fit time against score", "fit_time", "Seconds to fit one fold (log scale) and score."),
 ]
 

@@ -127,6 +127,7 @@ def cross_validate(
         parts=parts,
         val_rows=int(np.mean([len(v) for _, v in folds])),
         rounds=rounds,
+        history=first.history,
     )
     return result, oof
 
@@ -153,6 +154,8 @@ class FoldFit:
     parts: int = 0
     #: The fitted pipeline, when asked for (bagging keeps the fold models; workers never return it).
     model: object = None
+    #: A neural network's per-epoch losses (first fold only).
+    history: dict | None = None
 
 
 def fit_fold(
@@ -223,6 +226,8 @@ def fit_fold(
                 fold.row_ms = max(batch_ms - fold.call_ms, 0.0) / (PROBE_ROWS - 1)
             fold.size_mb = _size_mb(model)
             fold.parts = sum(1 for _ in fitted_parts(model))
+            history = getattr(model[-1] if isinstance(model, Pipeline) else model, "history_", None)
+            fold.history = dict(history) if isinstance(history, dict) else None
         if keep:
             fold.model = model
     return fold

@@ -41,6 +41,9 @@ class ModelResult:
     row_ms: float | None = None
     #: Boosters stopped early: the rounds each fold kept (the final fits use their mean).
     rounds: list[int] = field(default_factory=list)
+    #: Neural networks: the first fold's per-epoch losses (``history_`` of
+    #: :class:`~modelworks.neural.MLPClassifier`).
+    history: dict | None = None
 
     def prediction_seconds(self, n_rows: int, n_calls: int = 1) -> float:
         """Estimated seconds of ``n_calls`` predictions covering ``n_rows`` rows in all.

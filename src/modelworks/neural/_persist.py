@@ -1,0 +1,96 @@
+"""A network's weights saved as safetensors and its description as JSON, beside the skops file.
+
+For the time of the save, :func:`detached` replaces each fitted network's ``weights_`` and ``config_``
+by the name of its files (``network-0``, …), so the skops file holds no tensor and no module; on load,
+:func:`attach` reads those files (through the bundle's verified reader), checks the description and
+that every tensor has the shape it implies, and puts them back. Neither step imports PyTorch or
+unpickles anything: safetensors is a header of names, types and shapes followed by raw numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from modelworks.neural import _describe
+
+#: Names a network's files may have in a bundle (the stem; ``.safetensors`` and ``.json`` follow).
+STEM = re.compile(r"network-[0-9]{1,4}")
+
+
+def networks(model: Any) -> list[Any]:
+    """The fitted tabular networks inside ``model``, in a fixed order."""
+    from modelworks.models.threads import fitted_parts
+    from modelworks.neural.tabular import _TabularNetwork
+
+    return [
+        part
+        for part in fitted_parts(model)
+        if isinstance(part, _TabularNetwork) and hasattr(part, "weights_")
+    ]
+
+
+@contextmanager
+def detached(model: Any) -> Iterator[dict[str, bytes]]:
+    """``model`` with its networks' weights and descriptions replaced by file names, put back on exit;
+    yields the files to write (name → bytes)."""
+    from safetensors.numpy import save
+
+    files: dict[str, bytes] = {}
+    changed: list[tuple[Any, Any, Any]] = []
+    try:
+        for i, net in enumerate(networks(model)):
+            stem = f"network-{i}"
+            arrays = {k: np.ascontiguousarray(v) for k, v in net.weights_.items()}
+            files[f"{stem}.safetensors"] = save(arrays, metadata={"format": _describe.FORMAT})
+            files[f"{stem}.json"] = json.dumps(net.config_, indent=2, sort_keys=True).encode()
+            changed.append((net, net.weights_, net.config_))
+            net.weights_ = net.config_ = stem
+        yield files
+    finally:
+        for net, weights, config in changed:
+            net.weights_, net.config_ = weights, config
+
+
+class Refused(Exception):
+    """A network's files are missing, malformed or do not match its description."""
+
+
+def attach(model: Any, read: Callable[[str], bytes]) -> Any:
+    """Put back the weights and description of every network of a loaded ``model``, each read with
+    ``read(name)`` (the bundle's reader, which checks the manifest's sha256). Returns ``model``.
+
+    Raises
+    ------
+    Refused
+        Naming what is wrong.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    for net in networks(model):
+        stem = net.weights_
+        if not (isinstance(stem, str) and STEM.fullmatch(stem) and net.config_ == stem):
+            raise Refused("holds a network whose weights are not a file of the bundle")
+        try:
+            config = json.loads(read(f"{stem}.json"))
+        except (ValueError, RecursionError):
+            raise Refused(f"has an unreadable {stem}.json") from None
+        problem = _describe.check(config)
+        if problem:
+            raise Refused(f"has a {stem}.json that {problem}")
+        try:
+            weights = load(read(f"{stem}.safetensors"))
+        except (SafetensorError, ValueError):
+            raise Refused(f"has an unreadable {stem}.safetensors") from None
+        expected = _describe.shapes(config)
+        found = {k: tuple(v.shape) for k, v in weights.items()}
+        if found != expected or any(v.dtype != np.float32 for v in weights.values()):
+            raise Refused(f"has a {stem}.safetensors whose tensors do not match {stem}.json")
+        net.weights_, net.config_ = weights, config
+    return model
