@@ -9,7 +9,7 @@ export MKL_NUM_THREADS ?= 1
 export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME ?= $(CURDIR)/.cache
 
-.PHONY: demo test test-fast lint bench clean browser
+.PHONY: demo test test-fast lint bench bench-images clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.base
 	$(BIN)/python benchmarks/shared_datasets.py
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist (never from the network at run time).
+bench-images: $(VENV)/.base
+	@test -d /usr/share/datasets/fashion-mnist || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist', then make bench-images"; exit 1; fi; }
+	OMP_NUM_THREADS=$$(nproc) $(BIN)/python benchmarks/images.py
 
 clean:
 	rm -rf $(VENV) .cache modelworks-out

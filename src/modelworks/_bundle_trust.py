@@ -102,6 +102,8 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         # the skops file (modelworks.neural._persist)
         "modelworks.neural.tabular.MLPClassifier": _OBJECT,
         "modelworks.neural.tabular.MLPRegressor": _OBJECT,
+        # the image networks: settings and plain numbers, weights beside them likewise
+        "modelworks.neural.images.ImageClassifier": _OBJECT,
         # TargetEncoder's cross-fitting folds (high-cardinality columns): regression, classification
         "sklearn.model_selection._split.KFold": _OBJECT,
         "sklearn.model_selection._split.StratifiedKFold": _OBJECT,

@@ -316,13 +316,21 @@ Budget = Annotated[float | None, typer.Option("--time-budget", help="Seconds for
 @app.command()
 @user_errors
 def run(
-    data: Annotated[str, typer.Argument(help="Table: CSV, Parquet, Excel, JSON, or SQL URL.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Table (CSV, Parquet, Excel, JSON, SQL URL), or images: a folder of class subfolders "
+            "or a .npz file with arrays X and y."
+        ),
+    ],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict (tables).")] = None,
     task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
     metric: Annotated[str | None, typer.Option(help="Ranking metric.")] = None,
     time_budget: Budget = 300.0,
     cv: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    test_size: Annotated[float, typer.Option(help="Share of rows held out for testing.")] = 0.2,
+    test_size: Annotated[
+        float | None, typer.Option(help="Share held out for testing (tables 0.2, images 0.25).")
+    ] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated model names.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
@@ -359,10 +367,53 @@ def run(
             help="Save the average of the fold models when a check on held-out rows finds it better."
         ),
     ] = True,
+    device: Annotated[
+        str, typer.Option(help="Images: auto (a CUDA GPU when present), cpu or cuda.")
+    ] = "auto",
+    backend: Annotated[str, typer.Option(help="Images: torch.")] = "torch",
+    augment: Annotated[
+        str, typer.Option(help="Images: none, shift, or shift+flip (only where mirroring keeps the class).")
+    ] = "shift",
+    max_epochs: Annotated[int, typer.Option(help="Images: epochs at most per network.")] = 30,
     sign_key_env: SignKey = None,
 ) -> None:
-    """Compare models on DATA, evaluate the best on held-out rows, save a bundle."""
+    """Compare models on DATA, evaluate the best on held-out rows, save a bundle.
+
+    DATA is a table (give --target) or images (a folder with one subfolder per class, or a .npz file).
+    """
+    from modelworks.errors import ConfigError
+    from modelworks.neural._image_data import is_image_source
+
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    if is_image_source(data):
+        from modelworks.cli_images import run_images
+
+        if target is not None:
+            raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
+        if backend != "torch":
+            raise ConfigError(f"--backend {backend} is not available; use --backend torch")
+        if device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device must be auto, cpu or cuda (got {device!r})")
+        check_writable(out_dir or Path("modelworks-out") / stem)
+        run_images(
+            data,
+            out_dir or Path("modelworks-out") / stem,
+            out,
+            err,
+            time_budget=time_budget,
+            models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
+            test_size=0.25 if test_size is None else test_size,
+            seed=seed,
+            device=device,
+            augment=augment,
+            max_epochs=max_epochs,
+            report=report,
+            key=_key(sign_key_env, sign=True),
+        )
+        return
+    if target is None:
+        raise ConfigError(f"--target is required for a table: name the column of {data} to predict")
+    test_size = 0.2 if test_size is None else test_size
     # before anything is read or fitted: a mistake costs a second, not the budget
     settings = RunSettings(
         task=task,
@@ -402,12 +453,42 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory.")] = Path("modelworks-out/demo"),
     time_budget: Budget = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the data and of the models.")] = 0,
+    images: Annotated[
+        bool, typer.Option("--images", help="Classify scikit-learn's digits (PNG files) instead.")
+    ] = False,
     sign_key_env: SignKey = None,
 ) -> None:
-    """Run the whole workflow on a generated churn table (about 5,000 customers)."""
+    """Run the whole workflow on a generated churn table (about 5,000 customers), or with --images on
+    scikit-learn's 1,797 digits written as PNG files in class subfolders."""
     from modelworks.data.demo import make_churn
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if images:
+        from modelworks.cli_images import run_images
+        from modelworks.data.demo import write_digits
+
+        check_writable(out_dir)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = write_digits(Path(tmp) / "digits")
+            out.print("Demo: scikit-learn's digits written as 1,797 PNG files in 10 class subfolders")
+            run_images(
+                str(folder),
+                out_dir,
+                out,
+                err,
+                time_budget=time_budget,
+                models=None,
+                test_size=0.25,
+                seed=seed,
+                device="auto",
+                augment="shift",
+                max_epochs=30,
+                report=True,
+                key=_key(sign_key_env, sign=True),
+                started=started,
+            )
+        return
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "churn.csv"
         make_churn(seed=seed).to_csv(csv, index=False)
@@ -488,7 +569,9 @@ def compare(
 @user_errors
 def predict(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
-    data: Annotated[str, typer.Argument(help="Rows to predict.")],
+    data: Annotated[
+        str, typer.Argument(help="Rows to predict; for an image bundle, a folder, an image or a .npz.")
+    ],
     proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")] = None,
     runtime: Annotated[
@@ -519,6 +602,11 @@ def predict(
     if out_file is not None:
         check_writable(out_file, file=True)
     loaded = load_bundle(bundle, runtime=runtime, key=_key(verify_key_env, sign=False))
+    from modelworks.neural.predict_images import is_image_bundle
+
+    if is_image_bundle(loaded.schema):
+        _predict_images(loaded, data, proba, out_file)
+        return
     chunks = iter_chunks(data, chunk_rows)
     amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
     tmp: str | None = None
@@ -566,6 +654,28 @@ def predict(
     if out_file is not None:
         used = " and ".join(sorted(runtimes)) or loaded.runtime
         err.print(f"wrote {rows:,} predictions to {out_file} ({used} runtime)")
+
+
+def _predict_images(loaded, data: str, proba: bool, out_file: Path | None) -> None:
+    """An image bundle's predictions for a folder, an image file or a .npz file, as CSV."""
+    from modelworks.neural.predict_images import predict_images
+
+    frame, notices = predict_images(loaded.model, loaded.schema, data, proba=proba)
+    for notice in notices:
+        err.print(f"notice: {escape(notice)}")
+    if out_file is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, out_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    err.print(f"wrote {len(frame):,} predictions to {out_file}")
 
 
 @app.command()

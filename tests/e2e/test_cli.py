@@ -356,3 +356,9 @@ def test_report_command_refuses_what_is_not_a_bundle(cli, tmp_path):
     result = cli("report", tmp_path, cwd=tmp_path)
     assert result.returncode == 2
     assert "not a modelworks bundle" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_table_without_target_names_the_option(cli, churn_csv, tmp_path):
+    done = cli("run", churn_csv, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--target is required for a table" in done.stderr and "Traceback" not in done.stderr

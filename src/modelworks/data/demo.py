@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["make_churn"]
+__all__ = ["make_churn", "write_digits"]
 
 _START = np.datetime64("2019-01-01")
 _END = np.datetime64("2025-12-31")
@@ -145,3 +147,18 @@ def make_churn(n_customers: int = 5000, seed: int = 0) -> pd.DataFrame:
             "will_churn": pd.array(will_churn, dtype="str"),
         }
     )
+
+
+def write_digits(root: Path) -> Path:
+    """scikit-learn's 1,797 8×8 digits as PNG files, one subfolder per digit (the image demo's data,
+    shipped with scikit-learn: nothing is downloaded). Returns ``root``."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for i, (img, label) in enumerate(zip(digits.images, digits.target, strict=True)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.round(img * (255 / 16)).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{i:04d}.png")
+    return root

@@ -24,15 +24,27 @@ STEM = re.compile(r"network-[0-9]{1,4}")
 
 
 def networks(model: Any) -> list[Any]:
-    """The fitted tabular networks inside ``model``, in a fixed order."""
+    """The fitted networks inside ``model`` (tabular or image), in a fixed order."""
     from modelworks.models.threads import fitted_parts
+    from modelworks.neural.images import ImageClassifier
     from modelworks.neural.tabular import _TabularNetwork
 
-    return [
-        part
-        for part in fitted_parts(model)
-        if isinstance(part, _TabularNetwork) and hasattr(part, "weights_")
-    ]
+    kinds = (_TabularNetwork, ImageClassifier)
+    return [part for part in fitted_parts(model) if isinstance(part, kinds) and hasattr(part, "weights_")]
+
+
+def _description(config: Any) -> tuple[str | None, dict[str, tuple[tuple[int, ...], str]]]:
+    """What is wrong with a description, and else the tensors (shape, dtype) it implies."""
+    kind = config.get("format") if isinstance(config, dict) else None
+    if kind == _describe.FORMAT or kind is None:
+        problem = _describe.check(config)
+        if problem:
+            return problem, {}
+        return None, {k: (shape, "float32") for k, shape in _describe.shapes(config).items()}
+    from modelworks.neural import _image_nets  # imports PyTorch: an image network needs it to predict
+
+    problem = _image_nets.check(config)
+    return (problem, {}) if problem else (None, _image_nets.tensors(config))
 
 
 @contextmanager
@@ -46,7 +58,7 @@ def detached(model: Any) -> Iterator[dict[str, bytes]]:
     try:
         for i, net in enumerate(networks(model)):
             stem = f"network-{i}"
-            arrays = {k: np.ascontiguousarray(v) for k, v in net.weights_.items()}
+            arrays = {k: np.array(v, order="C", copy=True) for k, v in net.weights_.items()}  # keeps 0-d
             files[f"{stem}.safetensors"] = save(arrays, metadata={"format": _describe.FORMAT})
             files[f"{stem}.json"] = json.dumps(net.config_, indent=2, sort_keys=True).encode()
             changed.append((net, net.weights_, net.config_))
@@ -81,16 +93,15 @@ def attach(model: Any, read: Callable[[str], bytes]) -> Any:
             config = json.loads(read(f"{stem}.json"))
         except (ValueError, RecursionError):
             raise Refused(f"has an unreadable {stem}.json") from None
-        problem = _describe.check(config)
+        problem, expected = _description(config)
         if problem:
             raise Refused(f"has a {stem}.json that {problem}")
         try:
             weights = load(read(f"{stem}.safetensors"))
         except (SafetensorError, ValueError):
             raise Refused(f"has an unreadable {stem}.safetensors") from None
-        expected = _describe.shapes(config)
-        found = {k: tuple(v.shape) for k, v in weights.items()}
-        if found != expected or any(v.dtype != np.float32 for v in weights.values()):
+        found = {k: (tuple(v.shape), str(v.dtype)) for k, v in weights.items()}
+        if found != expected:
             raise Refused(f"has a {stem}.safetensors whose tensors do not match {stem}.json")
         net.weights_, net.config_ = weights, config
     return model

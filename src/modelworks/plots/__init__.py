@@ -5,6 +5,7 @@ which returns the Display holding ``figure_`` and ``ax_``. Importing this packag
 backend on a headless Linux machine. :func:`to_png` and :func:`to_data_uri` render and close a figure.
 """
 
+from modelworks.plots._images import ImageGridDisplay
 from modelworks.plots._style import OKABE_ITO, PALETTE, RC, style, to_data_uri, to_png
 from modelworks.plots._training import TrainingCurveDisplay
 from modelworks.plots.data import (
@@ -51,6 +52,7 @@ __all__ = [
     "FitTimeDisplay",
     "LearningCurveDisplay",
     "TrainingCurveDisplay",
+    "ImageGridDisplay",
     "ModelComparisonDisplay",
     # evaluation
     "CalibrationDisplay",

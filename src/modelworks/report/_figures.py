@@ -41,7 +41,8 @@ class Spec:
 
     id: str
     title: str
-    method: str
+    #: The accessor's method, or a function of no arguments that returns a Display.
+    method: str | Callable
     caption: str
     wide: bool = False
 
@@ -77,7 +78,7 @@ def draw(
         if deadline is not None and time.perf_counter() > deadline:
             not_drawn.append(NotDrawn(spec.id, spec.title, LATE))
             continue
-        method: Callable = getattr(accessor, spec.method)
+        method: Callable = spec.method if callable(spec.method) else getattr(accessor, spec.method)
         try:
             display = method()
         except NotApplicable as exc:

@@ -252,6 +252,16 @@ def create_app(
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set a non-empty key or serve without one")
     bundle = load_bundle(bundle_path, runtime=runtime, key=key)
+    if (bundle.schema.get("input") or {}).get("kind") == "images":
+        from modelworks.serve.images import create_image_app
+
+        image_app = create_image_app(bundle, max_rows=max_rows, max_body_bytes=max_body_bytes)
+        image_app.add_exception_handler(Problem, _problem_response)
+        image_app.add_exception_handler(Exception, _server_error)
+        if api_key is not None:
+            image_app.add_middleware(APIKeyGuard, api_key=api_key)
+        image_app.add_middleware(AccessLog)
+        return image_app
     in_use = runtime_in_use(bundle, runtime)
     columns = compile_columns(bundle.schema)
     fast = OnnxRecords.for_bundle(bundle, [c.name for c in columns])

@@ -1,0 +1,361 @@
+"""Image classification from images to a saved bundle: the same honest evaluation as tables.
+
+A stratified test set is held out first and used once; a stratified validation part of the rest
+drives early stopping and the choice between the networks; each network trains in its share of the
+time budget. On the test set every trained network gets its accuracy with a bootstrap interval, and
+the chosen one is compared with each other by McNemar's test and a paired bootstrap of the accuracy
+difference (:mod:`modelworks.evaluate.stats`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score, log_loss
+from sklearn.model_selection import train_test_split
+
+from modelworks.errors import ConfigError
+from modelworks.neural._image_data import ImageSet, from_arrays
+from modelworks.neural.images import AUGMENTS, ImageClassifier, resolve_device
+
+#: The networks compared, in order (the article's first: it is also the simpler).
+MODELS = {"cnn": "Convolutional network (the article's)", "resnet": "Residual network"}
+#: Seconds kept at the end of the budget for testing, the report and the bundle, plus a share of it.
+FINISH_SECONDS, FINISH_SHARE = 6.0, 0.06
+
+
+@dataclass
+class ImageResult:
+    """How one network trained (on the training part, judged on the validation part)."""
+
+    name: str
+    label: str
+    model: ImageClassifier | None = None
+    val_accuracy: float = float("nan")
+    val_loss: float = float("nan")
+    seconds: float = 0.0
+    epochs: int = 0
+    best_epoch: int = 0
+    stopped: str = ""
+    skipped: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.name,
+            "label": self.label,
+            "val_accuracy": self.val_accuracy,
+            "val_loss": self.val_loss,
+            "seconds": round(self.seconds, 2),
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "stopped": self.stopped,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class ImageEvaluation:
+    """The test set, scored once: every trained network's metrics with intervals, and the tests of
+    the chosen network against each other."""
+
+    chosen: str
+    y: np.ndarray
+    predictions: dict[str, np.ndarray]
+    probabilities: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, Any]]
+    comparisons: list[dict] = field(default_factory=list)
+
+
+class ImageExperiment:
+    """Train and compare image classifiers on labelled images, evaluate the best once, save it.
+
+    Parameters
+    ----------
+    images : ImageSet or array
+        An :class:`~modelworks.neural._image_data.ImageSet` (``read_images``), or ``uint8`` images of
+        shape (n, height, width[, channels]).
+    labels : array-like, optional
+        One label per image, when ``images`` is an array.
+    time_budget : float, optional
+        Seconds for training, testing, the report and the bundle.
+    models : sequence of {"cnn", "resnet"}
+    test_size, val_size : float
+        Shares of the images held out for the test set, then of the rest for validation.
+    seed : int
+    device : {"auto", "cpu", "cuda"}
+    augment : {"none", "shift", "shift+flip"}
+    max_epochs : int
+    n_jobs : int, optional
+        PyTorch threads (capped by ``OMP_NUM_THREADS``).
+    alpha : float
+        Significance level of the tests.
+    on_epoch : callable, optional
+        ``on_epoch(model_name, epoch, record)`` after every epoch (a progress display).
+    test : ImageSet or (array, labels), optional
+        A test set of its own (a published split); ``test_size`` is then not used.
+    started : float, optional
+        ``time.perf_counter()`` from which the budget counts (default: now); the command line passes
+        the moment it started, so reading the images is inside the promise.
+    """
+
+    def __init__(
+        self,
+        images: ImageSet | np.ndarray,
+        labels=None,
+        *,
+        time_budget: float | None = None,
+        models: tuple[str, ...] | list[str] = ("cnn", "resnet"),
+        test_size: float = 0.25,
+        val_size: float = 0.15,
+        seed: int = 0,
+        device: str = "auto",
+        augment: str = "shift",
+        max_epochs: int = 30,
+        n_jobs: int | None = None,
+        alpha: float = 0.05,
+        on_epoch: Callable[[str, int, dict], None] | None = None,
+        test: ImageSet | tuple | None = None,
+        started: float | None = None,
+    ):
+        self.started = time.perf_counter() if started is None else started
+        data = images if isinstance(images, ImageSet) else from_arrays(images, labels)
+        if data.y is None:
+            raise ConfigError("labels are needed: give one label per image")
+        unknown = [m for m in models if m not in MODELS]
+        if unknown or not models:
+            raise ConfigError(
+                f"unknown image model(s) {', '.join(unknown) or '(none)'}; choose from cnn, resnet"
+            )
+        if augment not in AUGMENTS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, not {augment!r}")
+        if not (0 < test_size < 1 and 0 < val_size < 1):
+            raise ConfigError("test_size and val_size must be between 0 and 1")
+        self.data = data
+        self.time_budget = time_budget
+        self.models = list(models)
+        self.seed = seed
+        self.device = resolve_device(device)
+        self.augment = augment
+        self.max_epochs = max_epochs
+        self.n_jobs = n_jobs
+        self.alpha = alpha
+        self.on_epoch = on_epoch
+        self.classes = data.classes
+        counts = {c: int(n) for c, n in zip(*np.unique(data.y, return_counts=True), strict=True)}
+        if min(counts.values()) < 3:
+            few = [c for c, n in counts.items() if n < 3]
+            raise ConfigError(
+                f"class(es) {', '.join(map(str, few))} have fewer than 3 images; a test and a validation "
+                "part need at least one each: add images or remove the class"
+            )
+        rows = np.arange(len(data.y))
+        if test is not None:  # appended after the training images: the rows stay one index space
+            held = test if isinstance(test, ImageSet) else from_arrays(*test, source="the test set")
+            if held.y is None or held.X.shape[1:] != data.X.shape[1:]:
+                raise ConfigError(
+                    f"the test set needs labels and images of {data.X.shape[1:]} like the training images"
+                )
+            self.data = data = ImageSet(
+                np.concatenate([data.X, held.X]), np.concatenate([data.y, held.y]), notices=data.notices
+            )
+            self.train_rows, self.test_rows = rows, np.arange(len(rows), len(self.labels))
+        else:
+            self.train_rows, self.test_rows = train_test_split(
+                rows, test_size=test_size, stratify=data.y, random_state=seed
+            )
+        self.fit_rows, self.val_rows = train_test_split(
+            self.train_rows, test_size=val_size, stratify=self.labels[self.train_rows], random_state=seed
+        )
+        self.results: list[ImageResult] = []
+        self._evaluation: ImageEvaluation | None = None
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The label of every image (training images first, then a given test set's)."""
+        assert self.data.y is not None
+        return self.data.y
+
+    @property
+    def task(self) -> str:
+        return "binary" if len(self.classes) == 2 else "multiclass"
+
+    def remaining(self) -> float:
+        if self.time_budget is None:
+            return float("inf")
+        return self.time_budget - (time.perf_counter() - self.started)
+
+    def compare(self) -> list[ImageResult]:
+        """Train each network on the training part in its share of the budget (what is left, less the
+        finishing reserve, over the networks left), early-stopped on the validation part."""
+        if self.results:
+            return self.results
+        X, y = self.data.X, self.labels
+        for i, name in enumerate(self.models):
+            result = ImageResult(name, MODELS[name])
+            deadline = None
+            if self.time_budget is not None:
+                reserve = FINISH_SECONDS + FINISH_SHARE * self.time_budget
+                share = (self.remaining() - reserve) / (len(self.models) - i)
+                if share <= 1.0:
+                    result.skipped = "the time budget was spent before it could train"
+                    self.results.append(result)
+                    continue
+                deadline = time.perf_counter() + share
+            model = ImageClassifier(
+                architecture=name,
+                max_epochs=self.max_epochs,
+                augment=self.augment,
+                device=self.device,
+                n_jobs=self.n_jobs,
+                random_state=self.seed,
+            )
+            start = time.perf_counter()
+            on_epoch = None
+            if self.on_epoch is not None:
+                on_epoch = lambda epoch, record, name=name: self.on_epoch(name, epoch, record)  # noqa: E731
+            try:
+                model.fit(
+                    X[self.fit_rows],
+                    y[self.fit_rows],
+                    X[self.val_rows],
+                    y[self.val_rows],
+                    deadline=deadline,
+                    on_epoch=on_epoch,
+                )
+            except TimeoutError:
+                result.skipped = "its share of the time budget ended before its first epoch did"
+                self.results.append(result)
+                continue
+            history = model.history_
+            best = history["best_epoch"] - 1
+            result.model = model
+            result.seconds = time.perf_counter() - start
+            result.val_accuracy = history["val_accuracy"][best]
+            result.val_loss = history["val_loss"][best]
+            result.epochs = len(history["train_loss"])
+            result.best_epoch = best + 1
+            result.stopped = history["stopped"]
+            self.results.append(result)
+        if not any(r.model is not None for r in self.results):
+            raise ConfigError(
+                "no network finished an epoch within the time budget; raise --time-budget or give fewer "
+                "or smaller images"
+            )
+        return self.results
+
+    @property
+    def chosen(self) -> ImageResult:
+        """The trained network of best validation accuracy (the first listed among equals)."""
+        trained = [r for r in self.compare() if r.model is not None]
+        return max(trained, key=lambda r: (r.val_accuracy, -self.models.index(r.name)))
+
+    @property
+    def best_model(self) -> ImageClassifier:
+        model = self.chosen.model
+        assert model is not None
+        return model
+
+    def evaluate(self) -> ImageEvaluation:
+        """Score every trained network on the test set (once), with 95% bootstrap intervals, and test
+        the chosen one against each other (McNemar, paired bootstrap of accuracy)."""
+        if self._evaluation is not None:
+            return self._evaluation
+        from modelworks.evaluate.stats import bootstrap_ci, mcnemar_test, paired_bootstrap
+
+        X, y = self.data.X[self.test_rows], self.labels[self.test_rows]
+        chosen = self.chosen.name
+
+        def accuracy(truth, pred) -> float:  # scikit-learn's checks cost more than the mean itself
+            return float(np.mean(np.asarray(truth) == np.asarray(pred)))
+
+        predictions, probabilities, metrics = {}, {}, {}
+        for r in self.compare():
+            if r.model is None:
+                continue
+            proba = r.model.predict_proba(X)
+            pred = r.model.classes_[proba.argmax(axis=1)]
+            predictions[r.name], probabilities[r.name] = pred, proba
+            low, high = bootstrap_ci(list(y), pred, accuracy, seed=self.seed)
+            metrics[r.name] = {
+                "accuracy": accuracy(y, pred),
+                "accuracy_ci": [low, high],
+                "macro_f1": float(f1_score(y, pred, average="macro")),
+                "log_loss": float(log_loss(y, proba, labels=list(r.model.classes_))),
+            }
+        comparisons = []
+        for name, pred in predictions.items():
+            if name == chosen:
+                continue
+            names = (chosen, name)
+            mcnemar = mcnemar_test(list(y), predictions[chosen], pred, alpha=self.alpha, names=names)
+            boot = paired_bootstrap(
+                list(y), predictions[chosen], pred, accuracy, alpha=self.alpha, names=names, seed=self.seed
+            )
+            comparisons.append(
+                {"models": list(names), "mcnemar": mcnemar.to_dict(), "bootstrap": boot.to_dict()}
+            )
+        self._evaluation = ImageEvaluation(chosen, y, predictions, probabilities, metrics, comparisons)
+        return self._evaluation
+
+    def schema(self) -> dict:
+        """What the bundle's model takes and gives (``schema.json``)."""
+        config = self.best_model.config_
+        return {
+            "input": {
+                "kind": "images",
+                "height": config["height"],
+                "width": config["width"],
+                "channels": config["channels"],
+            },
+            "columns": [],
+            "target": {"name": "label", "task": self.task, "labels": [_plain(c) for c in self.classes]},
+        }
+
+    def summary(self) -> dict:
+        """metrics.json: the split, every network's training, the test metrics and the tests."""
+        ev = self.evaluate()
+        return {
+            "kind": "images",
+            "task": self.task,
+            "seed": self.seed,
+            "device": self.device,
+            "augment": self.augment,
+            "time_budget": self.time_budget,
+            "images": {
+                "total": len(self.labels),
+                "train": len(self.fit_rows),
+                "validation": len(self.val_rows),
+                "test": len(self.test_rows),
+                "height": int(self.data.X.shape[1]),
+                "width": int(self.data.X.shape[2]),
+                "channels": int(self.data.X.shape[3]),
+            },
+            "chosen": ev.chosen,
+            "leaderboard": [r.to_dict() for r in self.results],
+            "test": ev.metrics,
+            "comparisons": ev.comparisons,
+            "histories": {r.name: r.model.history_ for r in self.results if r.model is not None},
+            "notices": self.data.notices,
+        }
+
+    def save(self, path: str | os.PathLike, *, report: bool = True, key: bytes | str | None = None) -> Path:
+        """Write the bundle: the chosen network (safetensors and its description), schema, metrics,
+        and ``report.html``."""
+        from modelworks.bundle import save_bundle
+
+        files = {}
+        if report:
+            from modelworks.report.images import render_image_report
+
+            files["report.html"] = render_image_report(self, Path(path))
+        return save_bundle(path, self.best_model, self.schema(), self.summary(), files, key=key)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,241 @@
+"""Images: reading folders and arrays, the image networks, the image experiment, its bundle and the
+command line (scikit-learn's digits written as PNG files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from modelworks.errors import ConfigError, DataError
+from modelworks.neural._image_data import from_arrays, read_folder, read_images, read_npz
+from modelworks.neural.images import ImageClassifier
+
+PER_CLASS = 40
+
+
+def digits(per_class: int = PER_CLASS):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    rows = np.concatenate([np.flatnonzero(d.target == k)[:per_class] for k in range(10)])
+    return (d.images[rows] * (255 / 16)).round().astype(np.uint8), d.target[rows]
+
+
+def write_folder(root: Path, X: np.ndarray, y: np.ndarray) -> Path:
+    for i, (img, label) in enumerate(zip(X, y, strict=True)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img, mode="L").save(folder / f"{i:04d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def digits_dir(tmp_path_factory) -> Path:
+    X, y = digits()
+    return write_folder(tmp_path_factory.mktemp("digits") / "digits", X, y)
+
+
+def test_folder_reads_classes_from_subfolders(digits_dir):
+    data = read_folder(digits_dir)
+    assert data.X.shape == (10 * PER_CLASS, 8, 8, 1) and data.X.dtype == np.uint8
+    assert data.classes == [str(k) for k in range(10)]
+    assert len(data.paths) == len(data.y) and data.notices == []
+
+
+def test_mixed_sizes_modes_stray_and_corrupt_files_are_handled(tmp_path):
+    X, y = digits(6)
+    root = write_folder(tmp_path / "mixed", X, y)
+    Image.fromarray(np.full((12, 16, 3), [200, 30, 30], dtype=np.uint8)).save(root / "3" / "red.jpg")
+    (root / "4" / "notes.txt").write_text("not an image")
+    (root / "5" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (root / "stray.png").write_bytes((root / "1" / "0006.png").read_bytes())
+    data = read_folder(root)
+    assert data.X.shape == (61, 8, 8, 3)  # 60 digits and the red one, all RGB, all 8x8
+    text = " ".join(data.notices)
+    assert "resized 1 of 61" in text and "converted" in text
+    assert "1 file(s) that are not images" in text and "5/broken.png" in text
+    assert "outside the class subfolders" in text
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda root: None, "holds no class subfolders"),
+        (
+            lambda root: (
+                write_folder(root, *digits(3))
+                and [p.unlink() for p in root.rglob("*.png") if p.parent.name != "7"]
+            ),
+            "one class only",
+        ),
+    ],
+)
+def test_folder_errors_name_the_fix(tmp_path, setup, message):
+    root = tmp_path / "images"
+    root.mkdir()
+    setup(root)
+    with pytest.raises(DataError, match=message):
+        read_folder(root)
+
+
+def test_npz_arrays(tmp_path):
+    X, y = digits(5)
+    np.savez(tmp_path / "ok.npz", X=X, y=y)
+    data = read_npz(tmp_path / "ok.npz")
+    assert data.X.shape == (50, 8, 8, 1) and len(data.y) == 50
+    np.savez(tmp_path / "no_y.npz", X=X)
+    with pytest.raises(DataError, match="no array named y"):
+        read_images(tmp_path / "no_y.npz")
+    np.savez(tmp_path / "objects.npz", X=X, y=np.array([{"a": 1}] * 50, dtype=object))
+    with pytest.raises(DataError, match="Python objects"):
+        read_npz(tmp_path / "objects.npz")
+    with pytest.raises(DataError, match="one label per image"):
+        from_arrays(X, y[:-1])
+    assert from_arrays(X.astype(float) / 255, y).X.max() == X.max()
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "resnet"])
+def test_networks_learn_digits_and_record_each_epoch(architecture):
+    X, y = digits()
+    seen = []
+    model = ImageClassifier(architecture=architecture, max_epochs=4, n_jobs=1, random_state=0)
+    model.fit(X[::2], y[::2], X[1::2], y[1::2], on_epoch=lambda i, r: seen.append(i))
+    history = model.history_
+    assert seen == list(range(len(history["train_loss"])))
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "images_per_second"):
+        assert len(history[key]) == len(seen)
+    assert history["stopped"] in ("completed", "early") and history["device"] == "cpu"
+    assert (model.predict(X[1::2]) == y[1::2]).mean() > 0.5  # ten classes: chance is 0.1
+    np.testing.assert_allclose(model.predict_proba(X[:5]).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_same_seed_same_weights_and_a_passed_deadline_trains_nothing():
+    X, y = digits(10)
+    a = ImageClassifier(max_epochs=2, n_jobs=1).fit(X, y)
+    b = ImageClassifier(max_epochs=2, n_jobs=1).fit(X, y)
+    for name in a.weights_:
+        np.testing.assert_array_equal(a.weights_[name], b.weights_[name])
+    with pytest.raises(TimeoutError):
+        ImageClassifier(max_epochs=2, n_jobs=1).fit(X, y, deadline=0.0)
+    with pytest.raises(ValueError, match="trained on"):
+        a.predict(np.zeros((2, 9, 9, 1), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def image_run(digits_dir, tmp_path_factory):
+    from modelworks.neural.image_experiment import ImageExperiment
+
+    exp = ImageExperiment(read_folder(digits_dir), max_epochs=3, seed=0, n_jobs=1, device="cpu")
+    exp.compare()
+    exp.evaluate()
+    path = exp.save(tmp_path_factory.mktemp("images") / "bundle")
+    return exp, path
+
+
+def test_experiment_splits_stratified_and_tests_once(image_run):
+    exp, _ = image_run
+    y = exp.data.y
+    assert len(set(exp.test_rows) | set(exp.fit_rows) | set(exp.val_rows)) == len(y)
+    assert len(exp.test_rows) == round(0.25 * len(y))
+    counts = {c: int((y[exp.test_rows] == c).sum()) for c in exp.classes}
+    assert max(counts.values()) - min(counts.values()) <= 1  # stratified
+    ev = exp.evaluate()
+    assert set(ev.metrics) == {"cnn", "resnet"}
+    low, high = ev.metrics[ev.chosen]["accuracy_ci"]
+    assert low <= ev.metrics[ev.chosen]["accuracy"] <= high
+    [comparison] = ev.comparisons
+    assert comparison["models"][0] == ev.chosen
+    assert comparison["mcnemar"]["test"].startswith("McNemar")
+
+
+def test_image_bundle_loads_and_predicts_like_the_experiment(image_run):
+    import modelworks as mw
+
+    exp, path = image_run
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert {"network-0.safetensors", "network-0.json", "report.html"} <= set(manifest["files"])
+    assert "modelworks.neural.images.ImageClassifier" in manifest["trusted_types"]
+    schema = json.loads((path / "schema.json").read_text())
+    assert schema["input"] == {"kind": "images", "height": 8, "width": 8, "channels": 1}
+    model = mw.load_model(path)
+    X = exp.data.X[exp.test_rows]
+    np.testing.assert_array_equal(model.predict_proba(X), exp.best_model.predict_proba(X))
+    html = (path / "report.html").read_text()
+    for figure in ("training_cnn", "training_resnet", "confusion_matrix", "samples"):
+        assert f'id="fig-{figure}"' in html
+
+
+def test_cli_runs_and_predicts_a_folder(digits_dir, cli, tmp_path):
+    bundle = tmp_path / "bundle"
+    done = cli(
+        "run",
+        digits_dir,
+        "--models",
+        "cnn",
+        "--max-epochs",
+        "2",
+        "--time-budget",
+        "120",
+        "--out",
+        bundle,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1:" in done.stderr and "Test set" in done.stdout
+    new = tmp_path / "new"
+    new.mkdir()
+    for f in sorted((digits_dir / "3").glob("*.png"))[:4]:
+        (new / f.name).write_bytes(f.read_bytes())
+    (new / "readme.txt").write_text("hello")
+    out = tmp_path / "p.csv"
+    done = cli("predict", bundle, new, "--proba", "--out", out, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "passed over 1 file" in done.stderr
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["path"] + [str(k) for k in range(10)] and len(frame) == 4
+    np.testing.assert_allclose(frame.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
+    (new / "bad.png").write_bytes(b"not really a png")
+    done = cli("predict", bundle, new, cwd=tmp_path)
+    assert done.returncode == 2 and "bad.png is not a readable image" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_refuses_bad_image_input(cli, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = cli("run", empty, cwd=tmp_path)
+    assert done.returncode == 2 and "holds no class subfolders" in done.stderr
+    X, y = digits(5)
+    np.savez(tmp_path / "a.npz", X=X)
+    done = cli("run", tmp_path / "a.npz", cwd=tmp_path)
+    assert done.returncode == 2 and "no array named y" in done.stderr
+    done = cli("run", tmp_path / "a.npz", "--target", "y", cwd=tmp_path)
+    assert done.returncode == 2 and "--target applies to tables" in done.stderr
+
+
+def test_experiment_refuses_classes_too_small_to_split():
+    X, y = digits(5)
+    y = y.copy()
+    y[0] = 99  # one image of its own class
+    from modelworks.neural.image_experiment import ImageExperiment
+
+    with pytest.raises(ConfigError, match="fewer than 3 images"):
+        ImageExperiment(X, y)
+
+
+def test_image_demo_runs_the_whole_workflow_on_digits(cli, tmp_path):
+    out = tmp_path / "demo"
+    done = cli("demo", "--images", "--time-budget", "40", "--out", out, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1,797 PNG files" in done.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["images"]["total"] == 1797 and metrics["images"]["test"] == 450
+    assert metrics["test"][metrics["chosen"]]["accuracy"] > 0.9
+    assert (out / "report.html").is_file() and (out / "network-0.safetensors").is_file()
