@@ -104,6 +104,8 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "modelworks.neural.tabular.MLPRegressor": _OBJECT,
         # the image networks: settings and plain numbers, weights beside them likewise
         "modelworks.neural.images.ImageClassifier": _OBJECT,
+        # the article's network in Keras: settings; the model is a .keras file loaded in safe mode
+        "modelworks.neural.keras_images.KerasImageClassifier": _OBJECT,
         # TargetEncoder's cross-fitting folds (high-cardinality columns): regression, classification
         "sklearn.model_selection._split.KFold": _OBJECT,
         "sklearn.model_selection._split.StratifiedKFold": _OBJECT,

@@ -370,7 +370,9 @@ def run(
     device: Annotated[
         str, typer.Option(help="Images: auto (a CUDA GPU when present), cpu or cuda.")
     ] = "auto",
-    backend: Annotated[str, typer.Option(help="Images: torch.")] = "torch",
+    backend: Annotated[
+        str, typer.Option(help="Images: torch, or keras (the article's network in Keras 3 on PyTorch).")
+    ] = "torch",
     augment: Annotated[
         str, typer.Option(help="Images: none, shift, or shift+flip (only where mirroring keeps the class).")
     ] = "shift",
@@ -390,8 +392,8 @@ def run(
 
         if target is not None:
             raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
-        if backend != "torch":
-            raise ConfigError(f"--backend {backend} is not available; use --backend torch")
+        if backend not in ("torch", "keras"):
+            raise ConfigError(f"--backend must be torch or keras (got {backend!r})")
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"--device must be auto, cpu or cuda (got {device!r})")
         check_writable(out_dir or Path("modelworks-out") / stem)
@@ -409,6 +411,7 @@ def run(
             max_epochs=max_epochs,
             report=report,
             key=_key(sign_key_env, sign=True),
+            backend=backend,
         )
         return
     if target is None:

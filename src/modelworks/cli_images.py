@@ -27,6 +27,7 @@ def run_images(
     report: bool,
     key: bytes | None,
     started: float | None = None,
+    backend: str = "torch",
 ) -> Path:
     """Read, train, evaluate and save; print what happened; return the bundle path. The budget counts
     from ``started`` (``time.perf_counter()``; default: now)."""
@@ -58,7 +59,8 @@ def run_images(
         images,
         time_budget=time_budget,
         started=started,
-        models=models or ("cnn", "resnet"),
+        backend=backend,
+        models=models or (("cnn",) if backend == "keras" else ("cnn", "resnet")),
         test_size=test_size,
         seed=seed,
         device=device,

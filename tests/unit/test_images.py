@@ -167,6 +167,22 @@ def test_image_bundle_loads_and_predicts_like_the_experiment(image_run):
     html = (path / "report.html").read_text()
     for figure in ("training_cnn", "training_resnet", "confusion_matrix", "samples"):
         assert f'id="fig-{figure}"' in html
+    # a fresh process loads it with pickle disabled
+    import subprocess
+    import sys
+
+    np.save(path.parent / "x.npy", X[:5])
+    script = f"""
+import pickle, numpy as np
+def refuse(*a, **k):
+    raise AssertionError("unpickled")
+pickle.loads = pickle.load = refuse
+import modelworks as mw
+print(mw.load_model({str(path)!r}).predict(np.load({str(path.parent / "x.npy")!r})).tolist())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(exp.best_model.predict(X[:5]).tolist())
 
 
 def test_cli_runs_and_predicts_a_folder(digits_dir, cli, tmp_path):
@@ -232,10 +248,50 @@ def test_experiment_refuses_classes_too_small_to_split():
 
 def test_image_demo_runs_the_whole_workflow_on_digits(cli, tmp_path):
     out = tmp_path / "demo"
-    done = cli("demo", "--images", "--time-budget", "40", "--out", out, cwd=tmp_path, timeout=300)
+    done = cli("demo", "--images", "--time-budget", "25", "--out", out, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "1,797 PNG files" in done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["images"]["total"] == 1797 and metrics["images"]["test"] == 450
     assert metrics["test"][metrics["chosen"]]["accuracy"] > 0.9
     assert (out / "report.html").is_file() and (out / "network-0.safetensors").is_file()
+
+
+def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
+    import zipfile
+
+    import modelworks as mw
+    from modelworks.errors import BundleError
+    from modelworks.neural import ImageExperiment
+
+    X, y = digits(60)
+    exp = ImageExperiment(X, y, backend="keras", max_epochs=4, n_jobs=1, device="cpu")
+    exp.compare()
+    ev = exp.evaluate()
+    assert [r.name for r in exp.results] == ["cnn"]
+    assert type(exp.best_model).__name__ == "KerasImageClassifier"
+    assert ev.metrics["cnn"]["accuracy"] > 0.6
+    history = exp.best_model.history_
+    assert len(history["val_accuracy"]) == len(history["train_loss"]) >= history["best_epoch"]
+    path = exp.save(tmp_path / "keras")
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert "network-0.keras" in manifest["files"] and "network-0.safetensors" not in manifest["files"]
+    assert json.loads((path / "metrics.json").read_text())["backend"] == "keras"
+    test_images = X[exp.test_rows]
+    np.testing.assert_allclose(
+        mw.load_model(path).predict_proba(test_images), exp.best_model.predict_proba(test_images), atol=1e-6
+    )
+    # an archive with a member Keras' format does not have is refused before Keras reads it
+    import hashlib
+    import shutil
+
+    from modelworks.bundle import seal
+
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    with zipfile.ZipFile(bad / "network-0.keras", "a") as archive:
+        archive.writestr("payload.py", "import os")
+    manifest["files"]["network-0.keras"] = hashlib.sha256((bad / "network-0.keras").read_bytes()).hexdigest()
+    (bad / "manifest.json").write_text(json.dumps(seal(manifest)))
+    with pytest.raises(BundleError, match="unexpected members"):
+        mw.load_model(bad)

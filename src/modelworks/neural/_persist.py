@@ -27,10 +27,12 @@ def networks(model: Any) -> list[Any]:
     """The fitted networks inside ``model`` (tabular or image), in a fixed order."""
     from modelworks.models.threads import fitted_parts
     from modelworks.neural.images import ImageClassifier
+    from modelworks.neural.keras_images import KerasImageClassifier
     from modelworks.neural.tabular import _TabularNetwork
 
-    kinds = (_TabularNetwork, ImageClassifier)
-    return [part for part in fitted_parts(model) if isinstance(part, kinds) and hasattr(part, "weights_")]
+    kinds = (_TabularNetwork, ImageClassifier, KerasImageClassifier)
+    fitted = ("weights_", "model_bytes_")
+    return [p for p in fitted_parts(model) if isinstance(p, kinds) and any(hasattr(p, a) for a in fitted)]
 
 
 def _description(config: Any) -> tuple[str | None, dict[str, tuple[tuple[int, ...], str]]]:
@@ -54,19 +56,25 @@ def detached(model: Any) -> Iterator[dict[str, bytes]]:
     from safetensors.numpy import save
 
     files: dict[str, bytes] = {}
-    changed: list[tuple[Any, Any, Any]] = []
+    changed: list[tuple[Any, dict[str, Any]]] = []
     try:
         for i, net in enumerate(networks(model)):
             stem = f"network-{i}"
+            if hasattr(net, "model_bytes_"):  # Keras: its own archive of configuration and weights
+                files[f"{stem}.keras"] = net.model_bytes_
+                changed.append((net, {"model_bytes_": net.model_bytes_}))
+                net.model_bytes_ = stem
+                continue
             arrays = {k: np.array(v, order="C", copy=True) for k, v in net.weights_.items()}  # keeps 0-d
-            files[f"{stem}.safetensors"] = save(arrays, metadata={"format": _describe.FORMAT})
+            files[f"{stem}.safetensors"] = save(arrays, metadata={"format": str(net.config_["format"])})
             files[f"{stem}.json"] = json.dumps(net.config_, indent=2, sort_keys=True).encode()
-            changed.append((net, net.weights_, net.config_))
+            changed.append((net, {"weights_": net.weights_, "config_": net.config_}))
             net.weights_ = net.config_ = stem
         yield files
     finally:
-        for net, weights, config in changed:
-            net.weights_, net.config_ = weights, config
+        for net, attrs in changed:
+            for name, value in attrs.items():
+                setattr(net, name, value)
 
 
 class Refused(Exception):
@@ -86,6 +94,9 @@ def attach(model: Any, read: Callable[[str], bytes]) -> Any:
     from safetensors.numpy import load
 
     for net in networks(model):
+        if hasattr(net, "model_bytes_"):
+            _attach_keras(net, read)
+            continue
         stem = net.weights_
         if not (isinstance(stem, str) and STEM.fullmatch(stem) and net.config_ == stem):
             raise Refused("holds a network whose weights are not a file of the bundle")
@@ -105,3 +116,16 @@ def attach(model: Any, read: Callable[[str], bytes]) -> Any:
             raise Refused(f"has a {stem}.safetensors whose tensors do not match {stem}.json")
         net.weights_, net.config_ = weights, config
     return model
+
+
+def _attach_keras(net: Any, read: Callable[[str], bytes]) -> None:
+    from modelworks.neural.keras_images import check_archive
+
+    stem = net.model_bytes_
+    if not (isinstance(stem, str) and STEM.fullmatch(stem)):
+        raise Refused("holds a Keras network whose model is not a file of the bundle")
+    data = read(f"{stem}.keras")
+    problem = check_archive(data)
+    if problem:
+        raise Refused(f"has a {stem}.keras that {problem}")
+    net.model_bytes_ = data

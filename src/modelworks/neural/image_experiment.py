@@ -36,7 +36,7 @@ class ImageResult:
 
     name: str
     label: str
-    model: ImageClassifier | None = None
+    model: Any = None  # ImageClassifier or KerasImageClassifier
     val_accuracy: float = float("nan")
     val_loss: float = float("nan")
     seconds: float = 0.0
@@ -99,6 +99,9 @@ class ImageExperiment:
         ``on_epoch(model_name, epoch, record)`` after every epoch (a progress display).
     test : ImageSet or (array, labels), optional
         A test set of its own (a published split); ``test_size`` is then not used.
+    backend : {"torch", "keras"}
+        ``"keras"``: the article's network in Keras 3 on the PyTorch backend
+        (:class:`~modelworks.neural.keras_images.KerasImageClassifier`; ``cnn`` only).
     started : float, optional
         ``time.perf_counter()`` from which the budget counts (default: now); the command line passes
         the moment it started, so reading the images is inside the promise.
@@ -122,6 +125,7 @@ class ImageExperiment:
         on_epoch: Callable[[str, int, dict], None] | None = None,
         test: ImageSet | tuple | None = None,
         started: float | None = None,
+        backend: str = "torch",
     ):
         self.started = time.perf_counter() if started is None else started
         data = images if isinstance(images, ImageSet) else from_arrays(images, labels)
@@ -132,6 +136,12 @@ class ImageExperiment:
             raise ConfigError(
                 f"unknown image model(s) {', '.join(unknown) or '(none)'}; choose from cnn, resnet"
             )
+        if backend not in ("torch", "keras"):
+            raise ConfigError(f"backend must be torch or keras, not {backend!r}")
+        if backend == "keras" and list(models) != ["cnn"]:
+            if "cnn" not in models:
+                raise ConfigError("the keras backend offers the article's network only: use --models cnn")
+            models = ["cnn"]
         if augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, not {augment!r}")
         if not (0 < test_size < 1 and 0 < val_size < 1):
@@ -139,6 +149,7 @@ class ImageExperiment:
         self.data = data
         self.time_budget = time_budget
         self.models = list(models)
+        self.backend = backend
         self.seed = seed
         self.device = resolve_device(device)
         self.augment = augment
@@ -207,7 +218,7 @@ class ImageExperiment:
                     self.results.append(result)
                     continue
                 deadline = time.perf_counter() + share
-            model = ImageClassifier(
+            model: Any = ImageClassifier(
                 architecture=name,
                 max_epochs=self.max_epochs,
                 augment=self.augment,
@@ -215,6 +226,10 @@ class ImageExperiment:
                 n_jobs=self.n_jobs,
                 random_state=self.seed,
             )
+            if self.backend == "keras":
+                from modelworks.neural.keras_images import KerasImageClassifier
+
+                model = KerasImageClassifier(max_epochs=self.max_epochs, augment=self.augment, random_state=self.seed)
             start = time.perf_counter()
             on_epoch = None
             if self.on_epoch is not None:
@@ -256,7 +271,7 @@ class ImageExperiment:
         return max(trained, key=lambda r: (r.val_accuracy, -self.models.index(r.name)))
 
     @property
-    def best_model(self) -> ImageClassifier:
+    def best_model(self) -> Any:
         model = self.chosen.model
         assert model is not None
         return model
@@ -305,14 +320,9 @@ class ImageExperiment:
 
     def schema(self) -> dict:
         """What the bundle's model takes and gives (``schema.json``)."""
-        config = self.best_model.config_
+        _, height, width, channels = self.data.X.shape
         return {
-            "input": {
-                "kind": "images",
-                "height": config["height"],
-                "width": config["width"],
-                "channels": config["channels"],
-            },
+            "input": {"kind": "images", "height": int(height), "width": int(width), "channels": int(channels)},
             "columns": [],
             "target": {"name": "label", "task": self.task, "labels": [_plain(c) for c in self.classes]},
         }
@@ -325,6 +335,7 @@ class ImageExperiment:
             "task": self.task,
             "seed": self.seed,
             "device": self.device,
+            "backend": self.backend,
             "augment": self.augment,
             "time_budget": self.time_budget,
             "images": {
