@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _doc import replace_section  # noqa: E402  (benchmarks/ is the script folder)
 from shared_datasets import LOWER_IS_BETTER, SHARED, score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,14 +127,7 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
     if not args.only:
-        text = DOC.read_text()
-        block = f"{BEGIN}\n{table(rows)}\n{END}"
-        if BEGIN in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + block + rest.split(END, 1)[1]
-        else:
-            text += f"\n## The tabular network beside the boosters\n\n{block}\n"
-        DOC.write_text(text)
+        replace_section(DOC, BEGIN, END, table(rows), "The tabular network beside the boosters")
     print(table(rows))
 
 

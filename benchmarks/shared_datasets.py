@@ -33,6 +33,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from _doc import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -191,16 +193,8 @@ def write_doc(rows: list[dict], budget: float) -> None:
             f"| {'yes' if r['at_least_as_good'] else 'no'} | {r['wall_s']} / {r['budget_s']:g} "
             f"| {r['models_compared']} / {r['skipped']} |"
         )
-    lines += ["", END]
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    block = "\n".join(lines)
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Shared datasets\n\n" + block + "\n"
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
+    lines.append("")
+    replace_section(DOC, BEGIN, END, "\n".join(lines[1:]), "Shared datasets")
 
 
 def main() -> None:

@@ -295,3 +295,21 @@ def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
     (bad / "manifest.json").write_text(json.dumps(seal(manifest)))
     with pytest.raises(BundleError, match="unexpected members"):
         mw.load_model(bad)
+
+
+def test_a_network_the_budget_cannot_afford_is_skipped_and_the_schedule_fits_the_deadline(monkeypatch):
+    from modelworks.neural import image_experiment
+    from modelworks.neural.image_experiment import ImageExperiment
+
+    X, y = digits(20)
+    costs = {"cnn": 0.05, "resnet": 50.0}  # seconds per epoch, as the probe would say
+    monkeypatch.setattr(
+        ImageClassifier, "epoch_seconds", lambda self, n, shape, k, steps=3: costs[self.architecture]
+    )
+    exp = ImageExperiment(X, y, time_budget=12, max_epochs=500, n_jobs=1, device="cpu")
+    monkeypatch.setattr(image_experiment, "LEAST_EPOCHS", 5)
+    results = {r.name: r for r in exp.compare()}
+    assert results["resnet"].model is None and "fewer than 5 epochs" in results["resnet"].skipped
+    history = results["cnn"].model.history_
+    assert history["planned_epochs"] < 500  # the cosine schedule was fitted to the time left
+    assert [r.name for r in exp.results] == ["cnn", "resnet"]

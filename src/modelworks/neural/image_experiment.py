@@ -28,6 +28,9 @@ from modelworks.neural.images import AUGMENTS, ImageClassifier, resolve_device
 MODELS = {"cnn": "Convolutional network (the article's)", "resnet": "Residual network"}
 #: Seconds kept at the end of the budget for testing, the report and the bundle, plus a share of it.
 FINISH_SECONDS, FINISH_SHARE = 6.0, 0.06
+#: A network is trained only when its share of the budget affords this many epochs (estimated from a
+#: few timed steps, times a margin for augmentation and validation); the dearest goes first.
+LEAST_EPOCHS, PROBE_MARGIN = 5, 1.3
 
 
 @dataclass
@@ -207,12 +210,16 @@ class ImageExperiment:
         if self.results:
             return self.results
         X, y = self.data.X, self.labels
-        for i, name in enumerate(self.models):
+        unaffordable = self._unaffordable()
+        models = [m for m in self.models if m not in unaffordable]
+        for name, why in unaffordable.items():
+            self.results.append(ImageResult(name, MODELS[name], skipped=why))
+        for i, name in enumerate(models):
             result = ImageResult(name, MODELS[name])
             deadline = None
             if self.time_budget is not None:
                 reserve = FINISH_SECONDS + FINISH_SHARE * self.time_budget
-                share = (self.remaining() - reserve) / (len(self.models) - i)
+                share = (self.remaining() - reserve) / (len(models) - i)
                 if share <= 1.0:
                     result.skipped = "the time budget was spent before it could train"
                     self.results.append(result)
@@ -229,7 +236,9 @@ class ImageExperiment:
             if self.backend == "keras":
                 from modelworks.neural.keras_images import KerasImageClassifier
 
-                model = KerasImageClassifier(max_epochs=self.max_epochs, augment=self.augment, random_state=self.seed)
+                model = KerasImageClassifier(
+                    max_epochs=self.max_epochs, augment=self.augment, random_state=self.seed
+                )
             start = time.perf_counter()
             on_epoch = None
             if self.on_epoch is not None:
@@ -257,12 +266,41 @@ class ImageExperiment:
             result.best_epoch = best + 1
             result.stopped = history["stopped"]
             self.results.append(result)
+        self.results.sort(key=lambda r: self.models.index(r.name))
         if not any(r.model is not None for r in self.results):
             raise ConfigError(
                 "no network finished an epoch within the time budget; raise --time-budget or give fewer "
                 "or smaller images"
             )
         return self.results
+
+    def _unaffordable(self) -> dict[str, str]:
+        """Networks whose equal share of the budget would not afford :data:`LEAST_EPOCHS` epochs,
+        dearest first, while more than one is left: name → why."""
+        if self.time_budget is None or len(self.models) < 2:
+            return {}
+        _, h, w, c = (int(v) for v in self.data.X.shape)
+        n = len(self.fit_rows)
+        cost = {
+            name: PROBE_MARGIN
+            * ImageClassifier(architecture=name, device=self.device, n_jobs=self.n_jobs).epoch_seconds(
+                n, (h, w, c), len(self.classes)
+            )
+            for name in self.models
+        }
+        kept, dropped = list(self.models), {}
+        while len(kept) > 1:
+            share = (self.remaining() - FINISH_SECONDS - FINISH_SHARE * self.time_budget) / len(kept)
+            dearest = max(kept, key=lambda m: cost[m])
+            if share >= LEAST_EPOCHS * cost[dearest]:
+                break
+            kept.remove(dearest)
+            dropped[dearest] = (
+                f"an epoch would take about {cost[dearest]:.0f}s: fewer than {LEAST_EPOCHS} epochs fit in "
+                "its share of the time budget, which the other network gets instead"
+            )
+        self.cost_estimates = cost
+        return dropped
 
     @property
     def chosen(self) -> ImageResult:
@@ -322,7 +360,12 @@ class ImageExperiment:
         """What the bundle's model takes and gives (``schema.json``)."""
         _, height, width, channels = self.data.X.shape
         return {
-            "input": {"kind": "images", "height": int(height), "width": int(width), "channels": int(channels)},
+            "input": {
+                "kind": "images",
+                "height": int(height),
+                "width": int(width),
+                "channels": int(channels),
+            },
             "columns": [],
             "target": {"name": "label", "task": self.task, "labels": [_plain(c) for c in self.classes]},
         }

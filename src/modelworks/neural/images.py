@@ -17,6 +17,18 @@ AUGMENTS = ("none", "shift", "shift+flip")
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def batch_for(n: int, most: int) -> int:
+    """Images per step: ``most``, but small sets are cut into at least 16 batches (of 16 or more)."""
+    return int(min(most, max(16, n // 16)))
+
+
+def new_history(device: str) -> dict[str, Any]:
+    """An empty per-epoch record of a fit (see :attr:`ImageClassifier.history_`)."""
+    history: dict[str, Any] = {k: [] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
+    history.update(seconds=[], images_per_second=[], device=device)
+    return history
+
+
 def resolve_device(device: str) -> str:
     """``"cuda"`` when asked for or, with ``"auto"``, when a GPU is present; ``"cpu"`` otherwise."""
     import torch
@@ -69,8 +81,9 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         Per-channel normalisation of the pixels (scaled to [0, 1]).
     history_ : dict
         Per epoch: ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``, ``seconds``,
-        ``images_per_second``; ``best_epoch``, ``stopped`` ("early", "completed" or "deadline") and
-        the ``device``.
+        ``images_per_second``; ``best_epoch``, ``stopped`` ("early", "completed" or "deadline"),
+        ``planned_epochs`` (with a deadline, the epochs that fit by it, measured on the first: the
+        cosine schedule is fitted to them) and the ``device``.
     """
 
     def __init__(
@@ -145,10 +158,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         if X_val is not None and len(X_val):
             val_y = np.searchsorted(self.classes_, np.asarray(y_val))
             val = (self._tensor(self._check(X_val)), torch.from_numpy(val_y.astype(np.int64)))
-        history: dict[str, Any] = {
-            k: [] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-        }
-        history.update(seconds=[], images_per_second=[], device=device)
+        history = new_history(device)
         stopped, best, best_loss = "completed", None, math.inf
         with torch.random.fork_rng(devices=[]), torch_threads(thread_count(self.n_jobs)):
             torch.manual_seed(self.random_state)
@@ -156,19 +166,24 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
             images = self._tensor(X)
             target = torch.from_numpy(codes.astype(np.int64))
             # small sets get smaller batches: at least 16 steps an epoch
-            batch_size = int(min(self.batch_size, max(16, n // 16)))
+            batch_size = batch_for(n, self.batch_size)
             steps = max(1, math.ceil(n / batch_size))
-            total = self.max_epochs * steps
+            # the cosine's length in steps: shortened after the first epoch when the deadline allows
+            # fewer epochs, so that the learning rate still decays to zero by then
+            total = [self.max_epochs * steps]
+            planned = self.max_epochs
             optimizer = torch.optim.AdamW(
                 net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
             )
             schedule = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+                optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total[0]) / total[0]))
             )
             loss_fn = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
             order = torch.Generator().manual_seed(self.random_state)
             waited = 0
             for epoch in range(self.max_epochs):
+                if epoch >= planned:
+                    break
                 start = time.perf_counter()
                 net.train()
                 perm = torch.randperm(n, generator=order)
@@ -208,6 +223,13 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
                     history[key].append(float(value))
                 if on_epoch is not None:
                     on_epoch(epoch, record)
+                if epoch == 0 and deadline is not None:
+                    spent = time.perf_counter() - start  # training and validation of one epoch
+                    fits = 1 + int((deadline - time.perf_counter()) / spent)
+                    if fits < planned:
+                        planned = max(fits, 1)
+                        total[0] = planned * steps
+                history["planned_epochs"] = planned
                 loss_now = record.get("val_loss", record["train_loss"])
                 if loss_now < best_loss:
                     best_loss, waited = loss_now, 0
@@ -225,6 +247,39 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = history
         self._net = None
         return self
+
+    def epoch_seconds(self, n: int, shape: tuple[int, int, int], n_classes: int, steps: int = 3) -> float:
+        """Estimated seconds of one training epoch on ``n`` images of ``shape`` (height, width,
+        channels): ``steps`` timed steps on random pixels, after one untimed."""
+        import torch
+
+        from modelworks.neural import _image_nets
+        from modelworks.neural._train import thread_count, torch_threads
+
+        h, w, c = shape
+        config = {
+            "architecture": self.architecture,
+            "height": h,
+            "width": w,
+            "channels": c,
+            "n_classes": n_classes,
+        }
+        batch = batch_for(n, self.batch_size)
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]), torch_threads(thread_count(self.n_jobs)):
+            net = _image_nets.build(config).to(device)
+            optimizer = torch.optim.AdamW(net.parameters())
+            images = torch.randn(batch, c, h, w, device=device)
+            labels = torch.randint(0, n_classes, (batch,), device=device)
+            start = time.perf_counter()
+            for i in range(steps + 1):
+                if i == 1:
+                    start = time.perf_counter()
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(net(images), labels).backward()
+                optimizer.step()
+            per_step = (time.perf_counter() - start) / steps
+        return per_step * math.ceil(n / batch)
 
     def _check(self, X, fitting: bool = False) -> np.ndarray:
         X = np.asarray(X)

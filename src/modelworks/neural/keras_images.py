@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from modelworks.errors import ConfigError
+from modelworks.neural.images import batch_for, new_history
 
 #: What the ``.keras`` archive may hold (Keras 3's format): anything else is refused before loading.
 ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
@@ -81,7 +82,11 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
     def _network(self, keras, shape: tuple[int, int, int], n_classes: int, mean, std):
         layers = keras.layers
         h, w, _ = shape
-        stack: list[Any] = [keras.Input(shape), layers.Rescaling(1 / 255), layers.Normalization(mean=mean, variance=std**2)]
+        stack: list[Any] = [
+            keras.Input(shape),
+            layers.Rescaling(1 / 255),
+            layers.Normalization(mean=mean, variance=std**2),
+        ]
         if self.augment != "none":
             stack.append(layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=self.random_state))
         if self.augment == "shift+flip":
@@ -99,7 +104,9 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         ]
         return keras.Sequential(stack)
 
-    def fit(self, X, y, X_val=None, y_val=None, *, deadline: float | None = None, on_epoch: Callable | None = None):
+    def fit(
+        self, X, y, X_val=None, y_val=None, *, deadline: float | None = None, on_epoch: Callable | None = None
+    ):
         """Train with Keras' ``fit`` (see :meth:`ImageClassifier.fit`)."""
         keras = keras_module()
         keras.utils.set_random_seed(self.random_state)
@@ -110,7 +117,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         mean, std = scaled.mean(axis=(0, 1, 2)), scaled.std(axis=(0, 1, 2)) + 1e-6
         model = self._network(keras, X.shape[1:], len(self.classes_), mean, std)
         n = len(X)
-        batch = int(min(self.batch_size, max(16, n // 16)))
+        batch = batch_for(n, self.batch_size)
         steps = max(1, -(-n // batch)) * self.max_epochs
         schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, steps)
         model.compile(
@@ -118,12 +125,11 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        history: dict[str, Any] = {k: [] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
-        history.update(seconds=[], images_per_second=[], device="cpu")
+        history = new_history("cpu")
         state: dict[str, Any] = {"start": 0.0, "late": False, "best": None, "best_loss": np.inf, "waited": 0}
         patience = self.patience
 
-        class Watch(keras.callbacks.Callback):
+        class Watch(keras.callbacks.Callback):  # type: ignore[name-defined]
             def on_epoch_begin(self, epoch, logs=None):
                 state["start"] = time.perf_counter()
 
@@ -158,13 +164,21 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             X_val = X_val[..., None] if X_val.ndim == 3 else X_val
             validation = (X_val, np.searchsorted(self.classes_, np.asarray(y_val)))
         model.fit(
-            X, codes, batch_size=batch, epochs=self.max_epochs, validation_data=validation, callbacks=callbacks, verbose=0
+            X,
+            codes,
+            batch_size=batch,
+            epochs=self.max_epochs,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=0,
         )
         if not history["train_loss"]:
             raise TimeoutError("the deadline came before the first epoch ended")
         model.set_weights(state["best"])  # the epoch of least validation loss
         done = len(history["train_loss"])
-        history["stopped"] = "deadline" if state["late"] else ("early" if done < self.max_epochs else "completed")
+        history["stopped"] = (
+            "deadline" if state["late"] else ("early" if done < self.max_epochs else "completed")
+        )
         self.history_ = history
         self.model_bytes_ = _to_bytes(model)
         self._model = model
