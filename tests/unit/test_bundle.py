@@ -509,11 +509,22 @@ def test_every_registry_pipeline_saves_and_loads(registry_bundles, task, name):
         np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
 
 
-def test_allow_list_is_exactly_what_registry_pipelines_need(registry_bundles):
-    """Complete (every type a registry pipeline needs is listed) and minimal (nothing else is)."""
+def test_allow_list_is_exactly_what_registry_pipelines_and_image_networks_need(registry_bundles, tmp_path):
+    """Complete (every type a registry pipeline or an image network needs is listed) and minimal
+    (nothing else is)."""
+    from sklearn.datasets import load_digits
+
+    from modelworks.neural import ImageExperiment
+
+    digits = load_digits()
+    X, y = (digits.images[:120] * 15).astype("uint8"), digits.target[:120] % 3
+    paths = [path for path, _, _ in registry_bundles.values()]
+    for backend in ("torch", "keras"):  # the image networks' bundles
+        exp = ImageExperiment(X, y, models=["cnn"], max_epochs=1, n_jobs=1, device="cpu", backend=backend)
+        paths.append(exp.save(tmp_path / backend, report=False))
     sio = skops_io()
     needed, manifests = set(), set()
-    for path, _, _ in registry_bundles.values():
+    for path in paths:
         needed |= set(sio.get_untrusted_types(data=(path / "model.skops").read_bytes()))
         manifests |= set(json.loads((path / MANIFEST).read_text())["trusted_types"])
     assert needed == set(TRUSTED_TYPES)
