@@ -387,6 +387,7 @@ def run(
     from modelworks.neural._image_data import is_image_source
 
     stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    out_path = out_dir or Path("modelworks-out") / stem
     if is_image_source(data):
         from modelworks.cli_images import run_images
 
@@ -396,10 +397,10 @@ def run(
             raise ConfigError(f"--backend must be torch or keras (got {backend!r})")
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"--device must be auto, cpu or cuda (got {device!r})")
-        check_writable(out_dir or Path("modelworks-out") / stem)
+        check_writable(out_path)
         run_images(
             data,
-            out_dir or Path("modelworks-out") / stem,
+            out_path,
             out,
             err,
             time_budget=time_budget,
@@ -438,7 +439,6 @@ def run(
         bag=bag,
         report=report,
     )
-    out_path = out_dir or Path("modelworks-out") / stem
     run_workflow(data, target, out_path, settings, sign_key_env=sign_key_env)
 
 

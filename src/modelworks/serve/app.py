@@ -252,7 +252,9 @@ def create_app(
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set a non-empty key or serve without one")
     bundle = load_bundle(bundle_path, runtime=runtime, key=key)
-    if (bundle.schema.get("input") or {}).get("kind") == "images":
+    from modelworks.neural.predict_images import is_image_bundle
+
+    if is_image_bundle(bundle.schema):
         from modelworks.serve.images import create_image_app
 
         image_app = create_image_app(bundle, max_rows=max_rows, max_body_bytes=max_body_bytes)
