@@ -15,17 +15,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from modelworks.bundle import load_model
     from modelworks.client import Client
+    from modelworks.cluster import Anomalies, Clustering
     from modelworks.data.load import load
     from modelworks.data.profile import profile
     from modelworks.errors import ModelworksError
     from modelworks.experiment import Experiment
 
-__all__ = ["Client", "Experiment", "ModelworksError", "load", "load_model", "profile"]
+__all__ = [
+    "Anomalies",
+    "Client",
+    "Clustering",
+    "Experiment",
+    "ModelworksError",
+    "load",
+    "load_model",
+    "profile",
+]
 
 #: Where each public name lives: imported on first use, so that ``modelworks serve`` or
 #: ``modelworks --help`` do not pay for the training stack.
 _PUBLIC = {
+    "Anomalies": "modelworks.cluster.anomalies",
     "Client": "modelworks.client",
+    "Clustering": "modelworks.cluster.clustering",
     "Experiment": "modelworks.experiment",
     "ModelworksError": "modelworks.errors",
     "load": "modelworks.data.load",

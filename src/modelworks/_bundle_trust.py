@@ -82,6 +82,13 @@ _SKLEARN_NAMES = (
     "sklearn.ensemble._forest.ExtraTreesRegressor",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
+    # clustering and anomaly bundles (modelworks.cluster)
+    "sklearn.preprocessing._data.RobustScaler",
+    "sklearn.cluster._kmeans.KMeans",
+    "sklearn.mixture._gaussian_mixture.GaussianMixture",
+    "sklearn.ensemble._iforest.IsolationForest",
+    "sklearn.neighbors._lof.LocalOutlierFactor",
+    "sklearn.covariance._elliptic_envelope.EllipticEnvelope",
 )
 SKLEARN_CLASSES = frozenset(_SKLEARN_NAMES)
 
@@ -106,6 +113,10 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "modelworks.neural.images.ImageClassifier": _OBJECT,
         # the article's network in Keras: settings; the model is a .keras file loaded in safe mode
         "modelworks.neural.keras_images.KerasImageClassifier": _OBJECT,
+        # clustering: new rows assigned by their nearest reference point (plain arrays); anomaly
+        # detection: three scikit-learn detectors, their score scales and a threshold
+        "modelworks.cluster._assign.NearestAssigner": _OBJECT,
+        "modelworks.cluster._detect.AnomalyScorer": _OBJECT,
         # TargetEncoder's cross-fitting folds (high-cardinality columns): regression, classification
         "sklearn.model_selection._split.KFold": _OBJECT,
         "sklearn.model_selection._split.StratifiedKFold": _OBJECT,

@@ -500,6 +500,110 @@ def demo(
         run_workflow(str(csv), "will_churn", out_dir, settings, sign_key_env=sign_key_env)
 
 
+def _columns(text: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
+
+
+def _default_out(data: str, out_dir: Path | None, suffix: str = "") -> Path:
+    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    return out_dir or Path("modelworks-out") / f"{stem}{suffix}"
+
+
+Exclude = Annotated[str | None, typer.Option(help="Comma-separated columns to leave out.")]
+Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
+NoReport = Annotated[bool, typer.Option(help="Write report.html with every figure and table.")]
+
+
+@app.command()
+@user_errors
+def cluster(
+    data: Annotated[str, typer.Argument(help="Table to cluster (CSV, Parquet, Excel, JSON, SQL URL).")],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="auto, kmeans, gmm, agglomerative, dbscan, hdbscan, or all (adds the density methods)."
+        ),
+    ] = "auto",
+    k: Annotated[
+        str, typer.Option("--k", help="Number of clusters, or auto (chosen from the evidence).")
+    ] = "auto",
+    exclude: Exclude = None,
+    label: Annotated[
+        str | None,
+        typer.Option(help="Column of known classes: only scores the clusters (ARI, NMI), never fitted."),
+    ] = None,
+    time_budget: Annotated[
+        float | None, typer.Option("--time-budget", help="Seconds for the whole run.")
+    ] = 60.0,
+    seed: Seed = 0,
+    scaling: Annotated[str, typer.Option(help="Scaling of numbers: standard or robust.")] = "standard",
+    tsne: Annotated[bool, typer.Option("--tsne", help="Add a t-SNE view to the report.")] = False,
+    report: NoReport = True,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
+    sign_key_env: SignKey = None,
+) -> None:
+    """Find clusters in DATA: compare methods and k with evidence, explain each cluster, save a bundle
+    whose predict assigns new rows."""
+    from modelworks.cli_cluster import run_cluster
+
+    path = _default_out(data, out_dir, "-clusters")
+    check_writable(path)
+    run_cluster(
+        data,
+        path,
+        out,
+        err,
+        method=method,
+        k=k,
+        exclude=_columns(exclude),
+        label=label,
+        time_budget=time_budget,
+        seed=seed,
+        scaling=scaling,
+        tsne=tsne,
+        report=report,
+        key=_key(sign_key_env, sign=True),
+    )
+
+
+@app.command()
+@user_errors
+def anomalies(
+    data: Annotated[str, typer.Argument(help="Table to score (CSV, Parquet, Excel, JSON, SQL URL).")],
+    contamination: Annotated[
+        float | None,
+        typer.Option(help="Expected share of anomalies; by default the threshold is chosen from the scores."),
+    ] = None,
+    exclude: Exclude = None,
+    label: Annotated[
+        str | None, typer.Option(help="Column of known anomaly flags: only scores the flags, never fitted.")
+    ] = None,
+    seed: Seed = 0,
+    scaling: Annotated[str, typer.Option(help="Scaling of numbers: robust or standard.")] = "robust",
+    report: NoReport = True,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
+    sign_key_env: SignKey = None,
+) -> None:
+    """Score every row of DATA for how unusual it is, flag those above a threshold and say why."""
+    from modelworks.cli_cluster import run_anomalies
+
+    path = _default_out(data, out_dir, "-anomalies")
+    check_writable(path)
+    run_anomalies(
+        data,
+        path,
+        out,
+        err,
+        contamination=contamination,
+        exclude=_columns(exclude),
+        label=label,
+        seed=seed,
+        scaling=scaling,
+        report=report,
+        key=_key(sign_key_env, sign=True),
+    )
+
+
 @app.command("profile")
 @user_errors
 def profile_cmd(

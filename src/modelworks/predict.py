@@ -33,6 +33,8 @@ from modelworks.prepare._cleaning import clean
 
 __all__ = ["Prediction", "merge_notices", "predict_frame", "predict_rows"]
 
+#: Tasks of bundles without a target: their answer columns are their own (see :func:`_unsupervised`).
+UNSUPERVISED = ("clustering", "anomaly")
 #: An ISO date, with an optional time to the second: the dates split without pandas.
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -89,12 +91,15 @@ def predict_rows(bundle: Bundle, df: pd.DataFrame, proba: bool = False) -> Predi
     ONNX rows holding an infinite number are left to scikit-learn (which refuses them where ONNX
     would compute with them), so ``runtime`` may be ``"sklearn"`` for a bundle loaded for ONNX.
     """
-    if proba and bundle.task == "regression":
-        raise ConfigError("--proba applies to classification bundles; this one is regression")
+    if proba and bundle.task in ("regression", *UNSUPERVISED):
+        raise ConfigError(f"--proba applies to classification bundles; this one is {bundle.task}")
     checked = check_input(df, bundle.schema)
     frame = checked.frame
     runtime = bundle.runtime
-    if len(frame) == 0:
+    if bundle.task in UNSUPERVISED:
+        result = _unsupervised(bundle, frame)
+        runtime = "sklearn"
+    elif len(frame) == 0:
         result = _empty(bundle, proba)
     elif bundle.onnx is None:
         result = _sklearn(bundle, frame, proba)
@@ -128,6 +133,17 @@ def merge_notices(batches: list[list[str]]) -> list[str]:
             else:
                 merged[head] = [head, int(count), tail]
     return [entry[0] if len(entry) == 1 else f"{entry[0]}{entry[1]}{entry[2]}" for entry in merged.values()]
+
+
+def _unsupervised(bundle: Bundle, frame: pd.DataFrame) -> pd.DataFrame:
+    """A clustering bundle's ``cluster``; an anomaly bundle's ``anomaly_score`` and ``is_anomaly``."""
+    model = bundle.model
+    if bundle.task == "clustering":
+        labels = model.predict(frame) if len(frame) else np.empty(0, dtype=np.int64)
+        return pd.DataFrame({"cluster": np.asarray(labels, dtype=np.int64)})
+    scorer = model.steps[-1][1]
+    scores = scorer.score_samples(model[:-1].transform(frame)) if len(frame) else np.empty(0)
+    return pd.DataFrame({"anomaly_score": scores, "is_anomaly": scores > scorer.threshold_})
 
 
 def _sklearn(bundle: Bundle, frame: pd.DataFrame, proba: bool) -> pd.DataFrame:

@@ -120,3 +120,64 @@ def test_profile_page_opens_and_warnings_stand_out(run_dir, browser, tmp_path):
     assert colour not in ("rgba(0, 0, 0, 0)", "rgb(0, 0, 0)")
     assert re.search(r"modelworks run .*--target will_churn", page.locator("#usage").inner_text())
     assert problems == []
+
+
+@pytest.fixture(scope="module")
+def unsupervised_dir(tmp_path_factory, cli) -> Path:
+    """``modelworks cluster --method all --tsne`` and ``modelworks anomalies`` on scikit-learn's wines."""
+    from sklearn.datasets import load_wine
+
+    work = tmp_path_factory.mktemp("clusters")
+    wine = load_wine(as_frame=True).frame
+    wine.to_csv(work / "wine.csv", index=False)
+    wine.loc[3, "proline"] = 20_000.0  # one unusual wine for the anomaly report
+    wine.to_csv(work / "odd.csv", index=False)
+    run = cli(
+        "cluster", "wine.csv", "--label", "target", "--method", "all", "--tsne", "--out", work / "clusters",
+        cwd=work, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    run = cli("anomalies", "odd.csv", "--exclude", "target", "--out", work / "anomalies", cwd=work)
+    assert run.returncode == 0, run.stderr
+    return work
+
+
+CLUSTER_FIGURES = {
+    "elbow", "selection", "bic", "dendrogram", "k_distance", "silhouette_plot", "profiles", "scree", "biplot",
+    "projection", "tsne",
+}  # fmt: skip
+
+
+def test_cluster_report_shows_every_figure_and_table(unsupervised_dir, browser, tmp_path):
+    page, problems = _open(browser, unsupervised_dir / "clusters" / "report.html", tmp_path / "clusters.png")
+    sections = page.evaluate("() => Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert sections == ["data", "choice", "clusters", "pca", "usage"]
+    figures = set(
+        page.evaluate("() => Array.from(document.querySelectorAll('figure')).map(f => f.dataset.figure)")
+    )
+    assert figures == CLUSTER_FIGURES
+    images = _images(page)
+    assert len(images) == len(CLUSTER_FIGURES) and all(i["complete"] and i["w"] > 0 for i in images)
+    assert page.locator(".figure-error").count() == 0
+    # the comparison (every method and k, with stability), the choice and one sentence per cluster
+    assert page.locator("#choice table tbody tr").count() >= 20
+    assert "Chosen:" in page.locator("#choice .reading").inner_text()
+    assert page.locator(".cluster-sentences li").count() == 3
+    assert "ARI" in page.locator("#choice").inner_text()
+    assert "modelworks predict" in page.locator("#usage").inner_text()
+    assert problems == []
+
+
+def test_anomaly_report_lists_the_unusual_row(unsupervised_dir, browser, tmp_path):
+    page, problems = _open(
+        browser, unsupervised_dir / "anomalies" / "report.html", tmp_path / "anomalies.png"
+    )
+    figures = set(
+        page.evaluate("() => Array.from(document.querySelectorAll('figure')).map(f => f.dataset.figure)")
+    )
+    assert figures == {"scores", "projection", "scree", "biplot"}
+    assert all(i["complete"] and i["w"] > 0 for i in _images(page))
+    flagged = page.locator("#flagged").inner_text()
+    assert "proline = 20,000" in flagged
+    assert "far-out fence" in page.locator("#scores .reading").inner_text()
+    assert problems == []

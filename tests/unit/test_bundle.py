@@ -509,6 +509,21 @@ def test_every_registry_pipeline_saves_and_loads(registry_bundles, task, name):
         np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
 
 
+def _unsupervised_bundles(root: Path) -> list[Path]:
+    """A clustering bundle per method and anomaly bundles with either scaling."""
+    from modelworks.cluster import Anomalies, Clustering
+
+    X = _mixed_table()
+    paths = []
+    for method in ("kmeans", "gmm", "agglomerative", "dbscan", "hdbscan"):
+        k = 3 if method in ("kmeans", "gmm", "agglomerative") else "auto"
+        cl = Clustering(X, method=method, k=k, time_budget=None, seed=0).fit()
+        paths.append(cl.save(root / f"cluster-{method}", report=False))
+    for scaling in ("robust", "standard"):
+        paths.append(Anomalies(X, scaling=scaling).fit().save(root / f"anomalies-{scaling}", report=False))
+    return paths
+
+
 def test_allow_list_is_exactly_what_registry_pipelines_and_image_networks_need(registry_bundles, tmp_path):
     """Complete (every type a registry pipeline or an image network needs is listed) and minimal
     (nothing else is)."""
@@ -522,6 +537,7 @@ def test_allow_list_is_exactly_what_registry_pipelines_and_image_networks_need(r
     for backend in ("torch", "keras"):  # the image networks' bundles
         exp = ImageExperiment(X, y, models=["cnn"], max_epochs=1, n_jobs=1, device="cpu", backend=backend)
         paths.append(exp.save(tmp_path / backend, report=False))
+    paths += _unsupervised_bundles(tmp_path)
     sio = skops_io()
     needed, manifests = set(), set()
     for path in paths:

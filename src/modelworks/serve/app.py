@@ -83,7 +83,9 @@ def describe(bundle: Bundle, runtime: str, max_rows: int, max_body_bytes: int) -
             "target": schema["target"]["name"],
             "labels": schema["target"].get("labels"),
             "positive_label": schema["target"].get("positive_label"),
-            "model": metrics.get("chosen_model") or metrics.get("best_model"),
+            "model": metrics.get("chosen_model")
+            or metrics.get("best_model")
+            or (metrics.get("chosen") or {}).get("label"),
             "best_model": metrics.get("best_model"),
             "metric": metrics.get("metric"),
             "test_metrics": {
@@ -273,11 +275,10 @@ def create_app(
 
     async def handle(request: Request, proba: bool) -> Response:
         fmt = body_format(request.headers.get("content-type"))
-        if proba and task == "regression":
+        if proba and task in ("regression", "clustering", "anomaly"):
             raise Problem(
                 400,
-                "predict_proba applies to classification models; this one is a regression model, "
-                "use /predict",
+                f"predict_proba applies to classification models; this one is a {task} model, use /predict",
             )
         body = await read_body(request, max_body_bytes)
         if fmt == CSV or len(body) > INLINE_BYTES:

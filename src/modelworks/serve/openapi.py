@@ -112,6 +112,19 @@ def prediction_model(schema: dict) -> type[BaseModel]:
     target = schema["target"]
     labels = target.get("labels") or []
     kind: Any
+    if target["task"] == "clustering":
+        return create_model(
+            PREDICTION,
+            __config__=ConfigDict(title=PREDICTION),
+            cluster=(int, Field(..., description="assigned cluster (-1: noise)")),
+        )
+    if target["task"] == "anomaly":
+        return create_model(
+            PREDICTION,
+            __config__=ConfigDict(title=PREDICTION),
+            anomaly_score=(float, Field(..., description="higher is more unusual")),
+            is_anomaly=(bool, Field(..., description="score above the bundle's threshold")),
+        )
     if target["task"] == "regression" or not labels:
         kind = float | None
     elif all(isinstance(v, str | int | bool) for v in labels):
@@ -128,7 +141,7 @@ def prediction_model(schema: dict) -> type[BaseModel]:
 def probabilities_model(schema: dict) -> type[BaseModel] | None:
     """The pydantic model of one answer of ``/predict_proba`` (``None`` for regression)."""
     target = schema["target"]
-    if target["task"] == "regression" or not target.get("labels"):
+    if target["task"] in ("regression", "clustering", "anomaly") or not target.get("labels"):
         return None
     fields: dict[str, Any] = {
         f"p{i}": (
