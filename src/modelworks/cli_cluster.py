@@ -117,6 +117,8 @@ def run_cluster(
     out.print(f"Chosen: {cl.chosen.label}: {cl.reason}")
     if cl.stability_note:
         err.print(f"notice: {cl.stability_note}")
+    if cl.skipped:
+        err.print(f"notice: not fitted within the time budget: {', '.join(cl.skipped)}")
     out.print(f"New rows are assigned by {cl.assignment_rule}")
     if cl.external is not None:
         e = cl.external

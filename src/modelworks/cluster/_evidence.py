@@ -22,7 +22,6 @@ silhouette within 0.02 of the best counts as a tie that stability breaks.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -38,6 +37,8 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
+#: Fewest bootstrap resamples a stability is reported from.
+MIN_RESAMPLES = 5
 #: Rows the silhouette is computed on, at most (it costs O(n²)).
 SILHOUETTE_ROWS = 3000
 #: Mean bootstrap ARI from which a clustering counts as stable (Hennig, 2007).
@@ -137,32 +138,17 @@ def gap_elbow(curve: pd.DataFrame) -> int:
     return max(chosen, 2)
 
 
-def stability(
-    refit: Callable[[np.ndarray, int], Callable[[np.ndarray], np.ndarray]],
-    Z: np.ndarray,
-    labels: np.ndarray,
-    resamples: int,
-    seed: int,
-) -> dict[str, float]:
-    """Mean adjusted Rand index (and 95% percentile interval) between the full fit's labels and those
-    of refits on bootstrap resamples, each assigning every row.
-
-    ``refit(rows, b)`` fits on ``Z[rows]`` and returns a function that labels rows of ``Z``.
-    """
-    if resamples < 2:
+def summarise_stability(scores: list[float]) -> dict[str, float]:
+    """Mean adjusted Rand index over the resamples and its 95% percentile interval (NaN under
+    :data:`MIN_RESAMPLES`)."""
+    if len(scores) < MIN_RESAMPLES:
         return {"stability": math.nan, "stability_low": math.nan, "stability_high": math.nan, "resamples": 0}
-    rng = np.random.default_rng(seed)
-    scores = []
-    for b in range(resamples):
-        rows = rng.choice(len(Z), len(Z), replace=True)
-        assign = refit(rows, b)
-        scores.append(adjusted_rand_score(labels, assign(Z)))
     values = np.asarray(scores)
     return {
         "stability": float(values.mean()),
         "stability_low": float(np.percentile(values, 2.5)),
         "stability_high": float(np.percentile(values, 97.5)),
-        "resamples": resamples,
+        "resamples": len(scores),
     }
 
 
@@ -187,6 +173,9 @@ def choose(table: pd.DataFrame, k: int) -> tuple[int, str]:
     index = int(order.index[0])
     row = table.loc[index]
     others = len(at_k) - 1
+    if at_k["stability"].isna().all():
+        index = int(at_k["silhouette"].idxmax()) if at_k["silhouette"].notna().any() else int(at_k.index[0])
+        return index, f"best silhouette at k = {k} (stability not measured)"
     if stable.empty:
         why = f"no method is stable at k = {k} (mean bootstrap ARI ≥ {STABLE}); the most stable one is kept"
     elif len(tied) > 1:

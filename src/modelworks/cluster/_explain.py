@@ -119,9 +119,17 @@ def _phrase(d: dict) -> str:
 
 
 def profile_clusters(
-    frame: pd.DataFrame, labels: np.ndarray, numeric: list[str], categorical: list[str], alpha: float = 0.05
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    numeric: list[str],
+    categorical: list[str],
+    alpha: float = 0.05,
+    sizes: dict[int, int] | None = None,
 ) -> list[ClusterProfile]:
-    """A :class:`ClusterProfile` per cluster (noise last) of the cleaned rows ``frame``."""
+    """A :class:`ClusterProfile` per cluster (noise last) of the cleaned rows ``frame``.
+
+    ``sizes`` (cluster to rows) gives the sizes when ``frame`` is a sample of the rows clustered.
+    """
     numbers = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in numeric}
     clusters = sorted(set(labels.tolist()), key=lambda c: (c == -1, c))
     profiles, p_values = [], {}
@@ -146,7 +154,9 @@ def profile_clusters(
                     differences.append({"feature": col, "kind": "categorical", **d})
         for d in differences:
             p_values[(c, d["feature"])] = d["p"]
-        profiles.append(ClusterProfile(int(c), int(inside.sum()), float(inside.mean()), centre, differences))
+        size = int(inside.sum()) if sizes is None else sizes[int(c)]
+        share = size / (len(labels) if sizes is None else sum(sizes.values()))
+        profiles.append(ClusterProfile(int(c), size, share, centre, differences))
     adjusted = holm({f"{c}\x00{f}": p for (c, f), p in p_values.items()}, alpha=alpha)
     for prof in profiles:
         for d in prof.differences:

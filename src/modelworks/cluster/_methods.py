@@ -95,11 +95,14 @@ def kmeans(Z: np.ndarray, k: int, seed: int, n_init: int = 10) -> Fit:
     return Fit("kmeans", k, labels, model, {"inertia": float(model.inertia_)}, time.perf_counter() - started)
 
 
-def gmm(Z: np.ndarray, k: int, seed: int, covariance: str | None = None, n_init: int = 2) -> Fit:
+def gmm(Z: np.ndarray, k: int, seed: int, covariance: str | None = None, n_init: int = 1) -> Fit:
     """A Gaussian mixture; without ``covariance``, the covariance type of least BIC (as mclust does)."""
     started = time.perf_counter()
     best: tuple[float, str, GaussianMixture] | None = None
-    for cov in (covariance,) if covariance else COVARIANCES:
+    n, d = Z.shape
+    # covariance types with fewer parameters than rows (BIC cannot support more; they also cost d³)
+    affordable = [c for c in COVARIANCES if _covariance_parameters(c, k, d) < n] or ["spherical"]
+    for cov in (covariance,) if covariance else affordable:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = GaussianMixture(k, covariance_type=cov, n_init=n_init, reg_covar=1e-4, random_state=seed)
@@ -111,6 +114,10 @@ def gmm(Z: np.ndarray, k: int, seed: int, covariance: str | None = None, n_init:
     bic, cov, model = best
     labels = model.predict(Z).astype(np.int64)
     return Fit("gmm", k, labels, model, {"bic": bic, "covariance": cov}, time.perf_counter() - started)
+
+
+def _covariance_parameters(covariance: str, k: int, d: int) -> int:
+    return {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}[covariance]
 
 
 def ward_tree(Z: np.ndarray) -> np.ndarray:

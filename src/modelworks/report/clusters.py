@@ -30,8 +30,10 @@ def _elbow(cl):
     from modelworks.plots import ElbowDisplay
 
     if cl.gap_ is None:
-        ks = sorted(cl.inertia_)
-        return ElbowDisplay.from_values(ks, [cl.inertia_[k] for k in ks], chosen_k=cl.k_star)
+        ks, part = _rows(cl.comparison, "kmeans")
+        if not len(ks):
+            _not_applicable("k was given and k-means was not compared")
+        return ElbowDisplay.from_values(ks, part["inertia"].to_numpy(), chosen_k=cl.k_star)
     gap = cl.gap_
     ks = gap["k"].to_numpy()
     return ElbowDisplay.from_values(
@@ -310,6 +312,7 @@ def cluster_report_context(cl, bundle: Path | None) -> dict:
         "assignment": cl.assignment_rule,
         "fitted_on": cl.fitted_on,
         "stability_note": cl.stability_note,
+        "skipped": ", ".join(cl.skipped),
         "cards": [
             {"k": "Chosen", "v": cl.chosen.label},
             {"k": "Clusters", "v": str(cl.chosen.n_clusters)},
