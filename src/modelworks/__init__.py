@@ -9,8 +9,9 @@
 >>> mw.Client("http://127.0.0.1:8000").predict(df)       # doctest: +SKIP
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from modelworks._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from modelworks.bundle import load_model
@@ -46,12 +47,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        value = getattr(import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'modelworks' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _PUBLIC)
 
 
 def __dir__() -> list[str]:

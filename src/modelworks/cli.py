@@ -310,6 +310,16 @@ def run_workflow(
     return path
 
 
+def _columns(text: str | None) -> tuple[str, ...]:
+    """The names of a comma-separated option (``--exclude a,b``, ``--models x,y``)."""
+    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
+
+
+def _default_out(data: str, out_dir: Path | None, suffix: str = "") -> Path:
+    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    return out_dir or Path("modelworks-out") / f"{stem}{suffix}"
+
+
 Budget = Annotated[float | None, typer.Option("--time-budget", help="Seconds for the whole run.")]
 
 
@@ -386,8 +396,7 @@ def run(
     from modelworks.errors import ConfigError
     from modelworks.neural._image_data import is_image_source
 
-    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
-    out_path = out_dir or Path("modelworks-out") / stem
+    out_path = _default_out(data, out_dir)
     if is_image_source(data):
         from modelworks.cli_images import run_images
 
@@ -404,7 +413,7 @@ def run(
             out,
             err,
             time_budget=time_budget,
-            models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
+            models=_columns(models) or None,
             test_size=0.25 if test_size is None else test_size,
             seed=seed,
             device=device,
@@ -425,7 +434,7 @@ def run(
         time_budget=time_budget,
         cv=cv,
         test_size=test_size,
-        models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
+        models=_columns(models) or None,
         seed=seed,
         refit=refit,
         ensemble=ensemble,
@@ -498,15 +507,6 @@ def demo(
         out.print(f"Demo: generated churn table with {sum(1 for _ in csv.open()) - 1:,} customers")
         settings = RunSettings(time_budget=time_budget, seed=seed)
         run_workflow(str(csv), "will_churn", out_dir, settings, sign_key_env=sign_key_env)
-
-
-def _columns(text: str | None) -> tuple[str, ...]:
-    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
-
-
-def _default_out(data: str, out_dir: Path | None, suffix: str = "") -> Path:
-    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
-    return out_dir or Path("modelworks-out") / f"{stem}{suffix}"
 
 
 Exclude = Annotated[str | None, typer.Option(help="Comma-separated columns to leave out.")]

@@ -173,6 +173,8 @@ def run_anomalies(
         f"Detectors: {', '.join(s['detectors'])} (a row's score: the median of theirs, each in IQRs "
         "above its upper quartile)"
     )
+    if s["fit_rows"] < s["rows"]:
+        out.print(f"Detectors fitted on a sample of {s['fit_rows']:,} rows; every row scored")
     for name, why in s["left_out"].items():
         err.print(f"notice: {name} left out: {why}")
     out.print(f"Threshold {an.threshold:.3f}: {an.threshold_rule}")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
+from plot_support import assert_labelled, close_figures, no_warnings  # noqa: F401
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
@@ -33,24 +30,6 @@ from modelworks.plots import (
 )
 from modelworks.plots._clusters import LIGHT
 from modelworks.plots._style import HIGHLIGHT, MUTED, REFERENCE, color
-
-
-@contextmanager
-def no_warnings() -> Iterator[None]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
-
-
-def assert_labelled(ax) -> None:
-    assert ax.get_title() and ax.get_xlabel().strip() and ax.get_ylabel().strip()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from plot_support import assert_labelled, close_figures, no_warnings  # noqa: F401
 
 from modelworks.plots import (
     AssociationHeatmapDisplay,
@@ -56,26 +53,6 @@ def make_table(task: str, n: int = N, seed: int = 0) -> tuple[pd.DataFrame, pd.S
     else:
         y = pd.Series(100 + 5 * latent, name="spend")
     return X, y
-
-
-@contextmanager
-def no_warnings() -> Iterator[None]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
-
-
-def assert_labelled(ax) -> None:
-    assert ax.get_title() or (ax.figure.get_suptitle() if hasattr(ax.figure, "get_suptitle") else "")
-    assert ax.get_xlabel().strip()
-    assert ax.get_ylabel().strip()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])

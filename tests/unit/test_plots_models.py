@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from plot_support import assert_labelled, close_figures, no_warnings  # noqa: F401
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
@@ -17,24 +14,6 @@ from modelworks.plots import FitTimeDisplay, LearningCurveDisplay, ModelComparis
 from modelworks.plots._style import HIGHLIGHT
 from modelworks.plots.models import TIED_HATCH, learning_curve_reading
 from modelworks.search.leaderboard import Leaderboard, ModelResult
-
-
-@contextmanager
-def no_warnings() -> Iterator[None]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
-
-
-def assert_labelled(ax) -> None:
-    assert ax.get_title() and ax.get_xlabel().strip() and ax.get_ylabel().strip()
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture

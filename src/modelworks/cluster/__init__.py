@@ -4,8 +4,9 @@ Both read a table as ``modelworks run`` does, encode it for distances (:mod:`._t
 that assigns new rows (``modelworks predict``, ``modelworks serve``).
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from modelworks._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from modelworks.cluster.anomalies import Anomalies
@@ -16,9 +17,4 @@ __all__ = ["Anomalies", "Clustering"]
 _PUBLIC = {"Anomalies": "modelworks.cluster.anomalies", "Clustering": "modelworks.cluster.clustering"}
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        value = getattr(import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'modelworks.cluster' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _PUBLIC)

@@ -36,6 +36,8 @@ LABELS = {
 }
 #: Tukey's far-out fence: Q3 + FENCE × IQR.
 FENCE = 3.0
+#: Rows the detectors are fitted on, at most (a random sample beyond; every row is still scored).
+FIT_ROWS = 10_000
 
 
 def _quartile_scale(values: np.ndarray) -> tuple[float, float]:
@@ -72,15 +74,26 @@ class AnomalyScorer(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None) -> AnomalyScorer:
+        """Fit the detectors (on at most :data:`FIT_ROWS` rows of ``X``), their scales and the threshold."""
+        self.fit_scores(X)
+        return self
+
+    def fit_scores(self, X) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Fit as :meth:`fit`, and return the rows' scores and each detector's scaled score (exactly
+        what :meth:`score_samples` and :meth:`detector_scores` give for ``X``, computed once)."""
         X = np.asarray(X, dtype=np.float64)
         self.n_features_in_ = X.shape[1]
         self.detectors_: dict = {}
         self.left_out_: dict[str, str] = {}
+        rows = np.arange(len(X))
+        if len(X) > FIT_ROWS:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(len(X), FIT_ROWS, replace=False))
+        self.fit_rows_ = len(rows)
         for name in self.detectors:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    self.detectors_[name] = self._detector(name, len(X)).fit(X)
+                    self.detectors_[name] = self._detector(name, len(rows)).fit(X[rows])
             except (ValueError, np.linalg.LinAlgError) as exc:
                 self.left_out_[name] = (
                     f"could not be fitted on these columns ({str(exc).splitlines()[0][:120]})"
@@ -89,7 +102,8 @@ class AnomalyScorer(BaseEstimator):
             raise ValueError("no anomaly detector could be fitted: " + "; ".join(self.left_out_.values()))
         raw = self._raw(X)
         self.scales_ = {name: _quartile_scale(values) for name, values in raw.items()}
-        scores = self._combine(raw)
+        per = self._scaled(raw)
+        scores = np.median(list(per.values()), axis=0)
         if self.contamination is not None:
             self.threshold_ = float(np.quantile(scores, 1 - self.contamination))
             self.threshold_rule_ = f"the top {self.contamination:.2%} of scores (--contamination)"
@@ -99,7 +113,7 @@ class AnomalyScorer(BaseEstimator):
                 "Tukey's far-out fence (Q3 + 3 × IQR) of each detector's scores, passed by the majority "
                 "of the detectors"
             )
-        return self
+        return scores, per
 
     def _detector(self, name: str, n: int):
         if name == "isolation_forest":
@@ -116,14 +130,15 @@ class AnomalyScorer(BaseEstimator):
             return {name: -det.score_samples(X) for name, det in self.detectors_.items()}
 
     def _combine(self, raw: dict[str, np.ndarray]) -> np.ndarray:
-        parts = [(raw[name] - q3) / iqr for name, (q3, iqr) in self.scales_.items()]
-        return np.median(parts, axis=0)
+        return np.median(list(self._scaled(raw).values()), axis=0)
+
+    def _scaled(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: (raw[name] - q3) / iqr for name, (q3, iqr) in self.scales_.items()}
 
     def detector_scores(self, X) -> dict[str, np.ndarray]:
         """Each detector's score, in interquartile ranges above its upper quartile."""
         check_is_fitted(self, "scales_")
-        raw = self._raw(np.asarray(X, dtype=np.float64))
-        return {name: (raw[name] - q3) / iqr for name, (q3, iqr) in self.scales_.items()}
+        return self._scaled(self._raw(np.asarray(X, dtype=np.float64)))
 
     def score_samples(self, X) -> np.ndarray:
         """Anomaly score of each row: higher is more unusual."""

@@ -75,11 +75,10 @@ class Anomalies:
     def fit(self) -> Anomalies:
         """Fit the detectors, score and flag every row, explain the flagged ones. Returns ``self``."""
         self.encoder_, Z = encode(self.data, self.scaling)
-        self.scorer_ = AnomalyScorer(DETECTORS, self.contamination, self.seed).fit(Z)
+        self.scorer_ = AnomalyScorer(DETECTORS, self.contamination, self.seed)
+        self.scores_, per = self.scorer_.fit_scores(Z)
         self.pipeline_ = Pipeline([*self.encoder_.steps, ("detect", self.scorer_)])
-        self.scores_ = self.scorer_.score_samples(Z)
         self.is_anomaly_ = (self.scores_ > self.scorer_.threshold_).astype(np.int64)
-        per = self.scorer_.detector_scores(Z)
         self.detector_agreement = _agreement(per)
         cleaned = self.encoder_.named_steps["clean"].transform(self.data.X)
         self.reasons_ = _reasons(
@@ -151,6 +150,7 @@ class Anomalies:
             "seed": self.seed,
             "scaling": self.scaling,
             "detectors": [LABELS[d] for d in self.scorer_.detectors_],
+            "fit_rows": self.scorer_.fit_rows_,
             "left_out": {LABELS[k]: v for k, v in self.scorer_.left_out_.items()},
             "threshold": self.threshold,
             "threshold_rule": self.threshold_rule,

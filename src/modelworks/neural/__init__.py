@@ -5,8 +5,9 @@ Each name is imported on first use, so loading a bundle imports only what its mo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelworks._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from modelworks.neural.image_experiment import ImageExperiment
@@ -22,7 +23,4 @@ _WHERE = {
 __all__ = ["ImageClassifier", "ImageExperiment", "MLPClassifier", "MLPRegressor"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'modelworks.neural' has no attribute {name!r}")
+__getattr__ = lazy_getattr(globals(), _WHERE)

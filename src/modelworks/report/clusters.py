@@ -408,6 +408,7 @@ def anomaly_report_context(an, bundle: Path | None) -> dict:
         "scaling": an.scaling,
         "seed": an.seed,
         "detectors": ", ".join(s["detectors"]),
+        "fit_rows": f"{s['fit_rows']:,}" if s["fit_rows"] < s["rows"] else None,
         "left_out": s["left_out"],
         "threshold": f"{an.threshold:.3f}",
         "threshold_rule": an.threshold_rule,
