@@ -1,4 +1,4 @@
-"""`modelworks run --time-budget 40` on every shared dataset, as a real process, then `predict`."""
+"""`modelworks run --time-budget 60` on every shared dataset, as a real process, then `predict`."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ DEPENDS = {
     "learning_curve",
 }
 NAMES = sorted(p.name for p in SHARED.iterdir()) if SHARED.is_dir() else []
-BUDGET = 40
+BUDGET = 60
 
 pytestmark = pytest.mark.skipif(not NAMES, reason=f"shared datasets not found at {SHARED}")
 
