@@ -22,7 +22,7 @@ $(VENV)/.base: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base
-	$(BIN)/pip install --quiet -e '.[dev,keras]'
+	$(BIN)/pip install --quiet -e '.[dev,keras,dask,track]'
 	touch $@
 
 demo: $(VENV)/.base
