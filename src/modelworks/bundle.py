@@ -563,13 +563,21 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
     return expand(model)
 
 
-def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | str | None = None) -> Bundle:
+def load_bundle(
+    path: str | os.PathLike,
+    runtime: str = "auto",
+    *,
+    key: bytes | str | None = None,
+    tracking_uri: str | None = None,
+) -> Bundle:
     """Verify and load a bundle.
 
     Parameters
     ----------
-    path : path-like
-        The bundle directory.
+    path : path-like or str
+        The bundle directory, or ``runs:/RUN_ID/bundle``: the bundle a run tracked with MLflow
+        holds (``modelworks run --track``), downloaded into a temporary directory, checked exactly
+        as a local one, built, and the directory removed (``pip install 'modelworks[track]'``).
     runtime : {"auto", "onnx", "sklearn"}
         Which runtime predicts: ONNX Runtime when the bundle holds ``model.onnx`` ("auto"), always
         ONNX (an error if the bundle has none), or always scikit-learn. The session runs on one
@@ -577,19 +585,25 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | 
     key : bytes or str, optional
         When given, the bundle must carry a signature made with this key (see the module's threat
         model); :func:`verify_key_env` reads one from the environment.
+    tracking_uri : str, optional
+        For ``runs:/`` paths: the MLflow tracking store; ``None``: ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlruns.db`` in the working directory.
 
     Raises
     ------
     BundleError
-        When the directory is not a bundle, a file or the manifest is missing or modified, the model
-        file is not a skops file or needs a type (or loader) that is not trusted, a tree in it is
-        malformed, the signature is missing or wrong (with ``key``), or ONNX is asked for and the
-        bundle has no usable ``model.onnx``. The model file is audited and built here unless ONNX
-        Runtime predicts alone (``model.onnx`` holding the cleaner and the decision rule): then on
-        the first use of :attr:`Bundle.model`, if any, which raises the same errors.
+        When a run or its store cannot be found (``runs:/`` paths), the directory is not a bundle,
+        a file or the manifest is missing or modified, the model file is not a skops file or needs
+        a type (or loader) that is not trusted, a tree in it is malformed, the signature is missing
+        or wrong (with ``key``), or ONNX is asked for and the bundle has no usable ``model.onnx``.
+        The model file is audited and built here unless ONNX Runtime predicts alone
+        (``model.onnx`` holding the cleaner and the decision rule): then on the first use of
+        :attr:`Bundle.model`, if any, which raises the same errors.
     """
     if runtime not in RUNTIMES:
         raise BundleError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
+    if str(path).startswith("runs:/"):
+        return _load_run(str(path), runtime, key, tracking_uri)
     root = Path(path)
     manifest = verify(root, key=key)
     has_onnx = ONNX_FILE in manifest["files"]
@@ -618,6 +632,24 @@ def load_bundle(path: str | os.PathLike, runtime: str = "auto", *, key: bytes | 
     return bundle
 
 
+def _load_run(uri: str, runtime: str, key: bytes | str | None, tracking_uri: str | None) -> Bundle:
+    """A tracked run's bundle: downloaded, loaded as a local one (model built), the download removed;
+    errors name the run's URI instead of the temporary directory."""
+    from modelworks.track._download import download
+
+    keep, root = download(uri, tracking_uri)
+    try:
+        bundle = load_bundle(root, runtime, key=key)
+        bundle.model  # noqa: B018  (built while its files exist)
+    except BundleError as exc:
+        raise BundleError(str(exc).replace(str(root), uri)) from None
+    finally:
+        keep.cleanup()
+    bundle.path = Path(uri)
+    bundle._build = None
+    return bundle
+
+
 def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | None:
     """An ONNX Runtime session over the bundle's model.onnx, from bytes checked against the manifest;
     ``None`` when ONNX Runtime cannot load it and ONNX is not ``required``."""
@@ -635,6 +667,22 @@ def _load_onnx(root: Path, manifest: dict, required: bool) -> OnnxPredictor | No
         ) from None
 
 
-def load_model(path: str | os.PathLike, *, key: bytes | str | None = None):
-    """Load the fitted pipeline of a bundle, after verifying it (see :func:`load_bundle`)."""
-    return load_bundle(path, key=key).model
+def load_model(path: str | os.PathLike, *, key: bytes | str | None = None, tracking_uri: str | None = None):
+    """Load the fitted pipeline of a bundle, after verifying it (see :func:`load_bundle`).
+
+    Parameters
+    ----------
+    path : path-like or str
+        The bundle directory, or ``runs:/RUN_ID/bundle`` for a run tracked with MLflow.
+    key : bytes or str, optional
+        The bundle must be signed with this key.
+    tracking_uri : str, optional
+        The MLflow store of a ``runs:/`` path; ``None``: ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlruns.db``.
+
+    Returns
+    -------
+    Pipeline
+        The fitted scikit-learn pipeline.
+    """
+    return load_bundle(path, key=key, tracking_uri=tracking_uri).model

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from modelworks.cli_track import Track, TrackCommand, log_bundle, open_store
 from modelworks.errors import ModelworksError
 from modelworks.search.settings import RunSettings
 
@@ -262,8 +263,15 @@ def run_workflow(
     settings: RunSettings,
     *,
     sign_key_env: str | None = None,
+    full_data: bool = False,
+    sample_rows: int | None = None,
 ) -> Path:
-    """Load, profile, compare, evaluate and save; print what happened; return the bundle path."""
+    """Load, profile, compare, evaluate and save; print what happened; return the bundle path.
+
+    A folder or glob of Parquet/CSV files is read with Dask: profiled over all rows, compared on a
+    sample, and with ``full_data`` its chosen booster refitted on all rows
+    (:mod:`modelworks.distributed._large`).
+    """
     started = time.perf_counter()
     time_budget = settings.time_budget
     check_writable(out_dir)
@@ -277,19 +285,40 @@ def run_workflow(
     from modelworks.search.budget import profile_columns
     from modelworks.search.workers import FoldWorkers, pool_size
 
-    size = pool_size(settings.n_jobs, settings.cv)
-    if size:  # their imports (2 to 3 s) overlap reading and profiling instead of the comparison
-        FoldWorkers(size).warm()
+    if settings.cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
+        from modelworks.distributed import connect
 
-    notes: list[str] = []
-    df = load(data, notices=notes)
-    for note in notes:
-        err.print(f"notice: {escape(note)}")
+        cluster = connect(settings.cluster)
+        out.print(f"Dask cluster at {cluster.address}: {cluster.threads()} worker thread(s)")
+    else:
+        size = pool_size(settings.n_jobs, settings.cv)
+        if size:  # their imports (2 to 3 s) overlap reading and profiling instead of the comparison
+            FoldWorkers(size).warm()
+
+    from modelworks.distributed._frame import is_large_source
+
+    large = None
+    if is_large_source(data):  # many files: profiled over all rows with Dask, compared on a sample
+        from modelworks.distributed._large import LargeTable
+
+        large = LargeTable.open(
+            data, target, settings, full_data=full_data, sample_rows=sample_rows, out=out, err=err
+        )
+        df, settings = large.sample, large.settings(settings)
+    else:
+        notes: list[str] = []
+        df = load(data, notices=notes)
+        for note in notes:
+            err.print(f"notice: {escape(note)}")
     detailed = profile_columns(time_budget, MAX_DETAILED_COLUMNS)
     prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed)
     if time_budget is not None:  # the promise covers loading and profiling too
         settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
+    if large is not None:  # the fit on all rows (--full-data) keeps its time out of the comparison
+        settings = large.keep_time(settings)
     exp = Experiment(df, target, settings, progress=True, console=err)
+    if large is not None:
+        large.reserve(exp)
     print_cleaning(exp)
     for w in prof.warnings:
         if w.severity != "info":
@@ -298,8 +327,11 @@ def run_workflow(
     print_leaderboard(exp)
     exp.evaluate()
     print_evaluation(exp)
+    if large is not None:
+        large.finish(exp)  # --full-data: the chosen booster refitted on all rows
     report = settings.report
-    path = exp.save(out_dir, profile=prof, key=key)
+    extra = large.files() if large is not None else None
+    path = exp.save(out_dir, extra, profile=prof, key=key)
     skipped = exp.learning_curve().skipped if report else None
     if skipped:
         out.print(f"Learning curve skipped: {skipped}")
@@ -316,14 +348,26 @@ def _columns(text: str | None) -> tuple[str, ...]:
 
 
 def _default_out(data: str, out_dir: Path | None, suffix: str = "") -> Path:
-    stem = Path(data).name.split(".")[0] if "://" not in data else "sql"
+    path = Path(data)
+    if "://" not in data and any(c in path.name for c in "*?["):  # a glob: named after its folder
+        path = path.parent
+    stem = path.name.split(".")[0] if "://" not in data else "sql"
     return out_dir or Path("modelworks-out") / f"{stem}{suffix}"
 
 
 Budget = Annotated[float | None, typer.Option("--time-budget", help="Seconds for the whole run.")]
+DaskCluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Fit on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT (a running "
+        "dask scheduler); run: folds and tuning trials, cluster: the stability resamples. Needs "
+        "modelworks\\[dask].",
+    ),
+]
 
 
-@app.command()
+@app.command(cls=TrackCommand)
 @user_errors
 def run(
     data: Annotated[
@@ -377,6 +421,22 @@ def run(
             help="Save the average of the fold models when a check on held-out rows finds it better."
         ),
     ] = True,
+    cluster: DaskCluster = None,
+    full_data: Annotated[
+        bool,
+        typer.Option(
+            "--full-data",
+            help="A folder or glob of Parquet/CSV files: refit the chosen LightGBM or XGBoost model on "
+            "all rows with their Dask estimators (compared and tested on a sample).",
+        ),
+    ] = False,
+    sample_rows: Annotated[
+        int | None,
+        typer.Option(
+            help="A folder or glob of Parquet/CSV files: rows of the comparison sample at most "
+            "(default 250,000, less when memory is short)."
+        ),
+    ] = None,
     device: Annotated[
         str, typer.Option(help="Images: auto (a CUDA GPU when present), cpu or cuda.")
     ] = "auto",
@@ -387,32 +447,46 @@ def run(
         str, typer.Option(help="Images: none, shift, or shift+flip (only where mirroring keeps the class).")
     ] = "shift",
     max_epochs: Annotated[int, typer.Option(help="Images: epochs at most per network.")] = 30,
+    track: Track = None,
     sign_key_env: SignKey = None,
 ) -> None:
     """Compare models on DATA, evaluate the best on held-out rows, save a bundle.
 
     DATA is a table (give --target) or images (a folder with one subfolder per class, or a .npz file).
     """
+    from modelworks.distributed._frame import is_large_source
     from modelworks.errors import ConfigError
     from modelworks.neural._image_data import is_image_source
 
     out_path = _default_out(data, out_dir)
-    if is_image_source(data):
+    # a folder of Parquet/CSV files (or, with --target, any folder without subfolders), or a glob
+    large = is_large_source(data, table=target is not None)
+    if not large and (full_data or sample_rows is not None):
+        raise ConfigError(
+            "--full-data and --sample-rows apply to a folder or a quoted glob of Parquet/CSV files; "
+            f"{data} is neither"
+        )
+    if sample_rows is not None and sample_rows < 1:
+        raise ConfigError(f"--sample-rows must be at least 1 (got {sample_rows})")
+    if is_image_source(data) and not large:
         from modelworks.cli_images import run_images
 
         if target is not None:
             raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
+        if cluster is not None:
+            raise ConfigError("--cluster applies to tables; images train one network at a time, here")
         if backend not in ("torch", "keras"):
             raise ConfigError(f"--backend must be torch or keras (got {backend!r})")
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"--device must be auto, cpu or cuda (got {device!r})")
         check_writable(out_path)
-        run_images(
+        tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
+        path = run_images(
             data,
             out_path,
             out,
             err,
-            time_budget=time_budget,
+            time_budget=time_budget if tracker is None else tracker.budget(time_budget),
             models=_columns(models) or None,
             test_size=0.25 if test_size is None else test_size,
             seed=seed,
@@ -423,6 +497,9 @@ def run(
             key=_key(sign_key_env, sign=True),
             backend=backend,
         )
+        options = dict(data=data, time_budget=time_budget, models=models, test_size=test_size or 0.25)
+        options.update(seed=seed, device=device, backend=backend, augment=augment, max_epochs=max_epochs)
+        log_bundle(tracker, path, options, out)
         return
     if target is None:
         raise ConfigError(f"--target is required for a table: name the column of {data} to predict")
@@ -447,8 +524,25 @@ def run(
         tune=tune,
         bag=bag,
         report=report,
+        cluster=cluster,
     )
-    run_workflow(data, target, out_path, settings, sign_key_env=sign_key_env)
+    tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
+    given = settings
+    if tracker is not None:
+        settings = settings.replace(time_budget=tracker.budget(time_budget))
+    path = run_workflow(
+        data,
+        target,
+        out_path,
+        settings,
+        sign_key_env=sign_key_env,
+        full_data=full_data,
+        sample_rows=sample_rows,
+    )
+    if tracker is not None:
+        from modelworks.track import run_options
+
+        log_bundle(tracker, path, {**run_options(given, data), "full_data": full_data}, out)
 
 
 def _parse_costs(costs: str | None) -> tuple[float, float] | None:
@@ -514,7 +608,7 @@ Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
 NoReport = Annotated[bool, typer.Option(help="Write report.html with every figure and table.")]
 
 
-@app.command()
+@app.command(cls=TrackCommand)
 @user_errors
 def cluster(
     data: Annotated[str, typer.Argument(help="Table to cluster (CSV, Parquet, Excel, JSON, SQL URL).")],
@@ -538,8 +632,10 @@ def cluster(
     seed: Seed = 0,
     scaling: Annotated[str, typer.Option(help="Scaling of numbers: standard or robust.")] = "standard",
     tsne: Annotated[bool, typer.Option("--tsne", help="Add a t-SNE view to the report.")] = False,
+    cluster: DaskCluster = None,
     report: NoReport = True,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
+    track: Track = None,
     sign_key_env: SignKey = None,
 ) -> None:
     """Find clusters in DATA: compare methods and k with evidence, explain each cluster, save a bundle
@@ -548,7 +644,8 @@ def cluster(
 
     path = _default_out(data, out_dir, "-clusters")
     check_writable(path)
-    run_cluster(
+    tracker = open_store(track, data, out, "-clusters")
+    path = run_cluster(
         data,
         path,
         out,
@@ -557,16 +654,19 @@ def cluster(
         k=k,
         exclude=_columns(exclude),
         label=label,
-        time_budget=time_budget,
+        time_budget=time_budget if tracker is None else tracker.budget(time_budget),
         seed=seed,
         scaling=scaling,
         tsne=tsne,
         report=report,
         key=_key(sign_key_env, sign=True),
+        cluster=cluster,
     )
+    options = dict(data=data, method=method, k=k, exclude=exclude, label=label, time_budget=time_budget)
+    log_bundle(tracker, path, {**options, "seed": seed, "scaling": scaling, "tsne": tsne}, out)
 
 
-@app.command()
+@app.command(cls=TrackCommand)
 @user_errors
 def anomalies(
     data: Annotated[str, typer.Argument(help="Table to score (CSV, Parquet, Excel, JSON, SQL URL).")],
@@ -582,6 +682,7 @@ def anomalies(
     scaling: Annotated[str, typer.Option(help="Scaling of numbers: robust or standard.")] = "robust",
     report: NoReport = True,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
+    track: Track = None,
     sign_key_env: SignKey = None,
 ) -> None:
     """Score every row of DATA for how unusual it is, flag those above a threshold and say why."""
@@ -589,7 +690,8 @@ def anomalies(
 
     path = _default_out(data, out_dir, "-anomalies")
     check_writable(path)
-    run_anomalies(
+    tracker = open_store(track, data, out, "-anomalies")
+    path = run_anomalies(
         data,
         path,
         out,
@@ -602,6 +704,8 @@ def anomalies(
         report=report,
         key=_key(sign_key_env, sign=True),
     )
+    options = dict(data=data, contamination=contamination, exclude=exclude, label=label, seed=seed)
+    log_bundle(tracker, path, {**options, "scaling": scaling}, out)
 
 
 @app.command("profile")
@@ -617,6 +721,13 @@ def profile_cmd(
     profile.html (a self-contained page with figures)."""
     if out_dir is not None:
         check_writable(out_dir)
+    from modelworks.distributed._frame import is_large_source
+
+    if is_large_source(data):  # a folder or glob of Parquet/CSV files: every row, with Dask
+        from modelworks.distributed._large import profile_folder
+
+        profile_folder(data, target, out_dir, out)
+        return
     from modelworks.data.load import load
     from modelworks.data.profile import profile
 
@@ -675,7 +786,9 @@ def compare(
 @app.command()
 @user_errors
 def predict(
-    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    bundle: Annotated[
+        Path, typer.Argument(help="Bundle directory, or runs:/RUN_ID/bundle of a run logged with --track.")
+    ],
     data: Annotated[
         str, typer.Argument(help="Rows to predict; for an image bundle, a folder, an image or a .npz.")
     ],

@@ -46,12 +46,19 @@ def run_cluster(
     tsne: bool,
     report: bool,
     key: bytes | None,
+    cluster: str | None = None,
 ) -> Path:
     """Cluster DATA, print the comparison, the choice and the profiles, save the bundle."""
     started = time.perf_counter()
     budget = f" within {time_budget:g}s" if time_budget is not None else ""
     out.print(f"Reading {escape(data)}, then comparing clusterings{budget}")
     from modelworks.cluster.clustering import Clustering
+
+    if cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
+        from modelworks.distributed import connect
+
+        connection = connect(cluster)
+        out.print(f"Dask cluster at {connection.address}: {connection.threads()} worker thread(s)")
 
     cl = Clustering(
         _load(data, err),
@@ -64,6 +71,7 @@ def run_cluster(
         scaling=scaling,
         tsne=tsne,
         started=started,
+        cluster=cluster,
     )
     cl.source = data
     n = len(cl.data.X)

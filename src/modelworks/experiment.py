@@ -80,10 +80,12 @@ from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_
 from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 from modelworks.search.stacking import StackDecision, Stacked, StackedEnsemble
-from modelworks.search.workers import FoldWorkers, pool_size
+from modelworks.search.workers import FoldPool, FoldWorkers, WorkersLost, pool_size
 
 if TYPE_CHECKING:
+    from modelworks.distributed._large import LargeTable
     from modelworks.plots.accessors import ExperimentPlots
+    from modelworks.report._figures import FigureClock
     from modelworks.search.tuning import Tuning
 
 
@@ -138,7 +140,7 @@ class Experiment:
         Any field of :class:`~modelworks.search.settings.RunSettings` (``task``, ``metric``,
         ``time_budget``, ``cv``, ``test_size``, ``models``, ``seed``, ``n_jobs``, ``refit``,
         ``ensemble``, ``cv_repeats``, ``prefer``, ``threshold``, ``costs``, ``alpha``,
-        ``unseen_categories``, ``drop_duplicates``, ``tune``), overriding ``settings``.
+        ``unseen_categories``, ``drop_duplicates``, ``tune``, ``cluster``), overriding ``settings``.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -148,6 +150,10 @@ class Experiment:
     >>> board = exp.compare()                                    # doctest: +SKIP
     >>> exp.evaluate().metrics                                   # doctest: +SKIP
     """
+
+    #: Set by ``modelworks run`` on a folder or glob of files (the experiment then holds its sample):
+    #: the profile over all rows, how the sample was drawn, the fit on all rows (``--full-data``).
+    large_table: LargeTable | None = None
 
     def __init__(
         self,
@@ -171,9 +177,16 @@ class Experiment:
         self.test_size = settings.test_size
         self.seed = settings.seed
         self.n_jobs = settings.n_jobs or os.cpu_count() or 1
-        # folds in single-threaded worker processes: faster here than threads, and stoppable
-        size = pool_size(settings.n_jobs, settings.cv)
-        self._workers = FoldWorkers(size) if size else None
+        # folds in single-threaded worker processes: faster here than threads, and stoppable; or as
+        # tasks on a Dask cluster
+        self._workers: FoldPool | None
+        if settings.cluster is not None:
+            from modelworks.distributed import DaskWorkers, connect
+
+            self._workers = DaskWorkers(connect(settings.cluster), settings.cv * settings.cv_repeats)
+        else:
+            size = pool_size(settings.n_jobs, settings.cv)
+            self._workers = FoldWorkers(size) if size else None
         if self._workers is not None:
             self.budget.parallel = self._workers.size
         self.refit = settings.refit
@@ -285,6 +298,7 @@ class Experiment:
             len(df),
             predicted_rows(len(self.X_test), len(self.columns)),
             report=self.settings.report,
+            budget_seconds=self.budget.seconds,  # the report's reserve is capped; it draws what fits
         )
         self.budget.reserve_final(0.0, self._finish.seconds())
         self.rows = self._plan_rows(classification)
@@ -432,6 +446,8 @@ class Experiment:
                     results.append(self._cross_validate(spec, must_finish=not results, on_fold=on_fold))
                 except Stopped as stop:
                     skipped.append((spec.name, str(stop)))
+                except WorkersLost:  # no model could be fitted any more
+                    raise
                 except Exception as exc:  # a model failing must not end the comparison
                     skipped.append((spec.name, f"failed: {_first_line(exc)}"))
                 else:
@@ -932,6 +948,7 @@ class Experiment:
             "elapsed_seconds": round(self.budget.elapsed(), 3),
             "data_sha256": self.data_sha256,
             **({"learning_curve": self._curve.to_dict()} if self._curve is not None else {}),
+            **({"large_table": self.large_table.to_dict()} if self.large_table is not None else {}),
         }
 
     @functools.cached_property
@@ -990,6 +1007,25 @@ class Experiment:
                 seed=self.seed,
             )
         return self._curve
+
+    def figure_clock(self) -> FigureClock:
+        """When the report's figures must end and what each is expected to take: the budget's end
+        less the saving of the bundle, the drawing speed measured at set-up, the chosen model's
+        prediction costs (see :func:`modelworks.report._figures.draw_sections`)."""
+        from modelworks.plots.accessors import figure_predictions
+        from modelworks.report._figures import FigureClock
+
+        name = self.best_name
+        bagged = self.bagging is not None and self.bagging.chosen
+        result = self._as_bag(name) if bagged else self._result(name)
+        calls = figure_predictions(len(self.X_test), len(self.columns))
+        return FigureClock(
+            self.budget.figures_deadline(),
+            self._finish.figure_seconds,
+            self._finish.n_rows,
+            self._finish.save_units(result),
+            {figure: result.prediction_seconds(rows, n) for figure, (rows, n) in calls.items()},
+        )
 
     def training_histories(self) -> dict[str, dict]:
         """Per-epoch losses on the first fold of each neural network the chosen model is (or an

@@ -13,7 +13,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
-from modelworks.search.budget import FINAL_FITS, RESERVE, SAVE_FIGURES, Budget, FinishCost
+from modelworks.search.budget import (
+    FINAL_FITS,
+    REPORT_FIGURES,
+    REPORT_FIGURES_PER_DOUBLING,
+    REPORT_SHARE,
+    RESERVE,
+    SAVE_FIGURES,
+    Budget,
+    FinishCost,
+)
 from modelworks.search.ensemble import WeightedEnsemble
 from modelworks.search.leaderboard import ModelResult
 from modelworks.search.learning import CURVE_FITS, curve_seconds
@@ -79,6 +88,52 @@ def test_without_a_report_only_the_bundle_is_reserved() -> None:
     # the report's predictions are not reserved either; the model's size and parts still are
     assert bundle_only.seconds(slow_predictions) == pytest.approx(bundle_only.seconds())
     assert bundle_only.seconds(result(call_ms=0.0, per_1000=0.0, parts=400)) > bundle_only.seconds()
+
+
+def test_the_report_is_reserved_at_most_its_share_of_a_small_budget() -> None:
+    slow = result(call_ms=50.0, per_1000=1000.0, val_rows=1000, parts=400)
+    uncapped = FinishCost(0.5, 50_000, 20_000)
+    capped = FinishCost(0.5, 50_000, 20_000, budget_seconds=25.0)
+    # the estimate itself is unchanged: the report will draw what fits, most useful first
+    assert capped.report_seconds(slow) == pytest.approx(uncapped.report_seconds(slow))
+    assert capped.report_seconds(slow) > REPORT_SHARE * 25.0
+    assert capped.report_cap() == pytest.approx(REPORT_SHARE * 25.0)
+    # what is reserved: the capped report, and the whole bundle (saving is not optional)
+    assert capped.seconds(slow) == pytest.approx(REPORT_SHARE * 25.0 + capped.save_seconds(slow))
+    assert capped.save_seconds(slow) == pytest.approx(uncapped.save_seconds(slow))
+    assert capped.seconds(slow) < uncapped.seconds(slow)
+    # before any model: the uncapped reserve alone would exceed the budget; capped, half is left
+    assert uncapped.seconds() > 25.0
+    budget = Budget(25.0)
+    budget.reserve_final(0.0, capped.seconds())
+    assert budget.remaining() - budget.final_reserve > 25.0 / 2
+
+
+def test_a_report_that_fits_its_share_is_reserved_whole() -> None:
+    light = result(call_ms=1.0, per_1000=10.0)
+    small = FinishCost(0.2, 1000, 20_000, budget_seconds=300.0)
+    assert small.report_seconds(light) < small.report_cap()
+    assert small.seconds(light) == pytest.approx(FinishCost(0.2, 1000, 20_000).seconds(light))
+    # without a budget nothing is capped; without a report only the bundle is reserved
+    assert FinishCost(0.2, 1000, 20_000).report_cap() == float("inf")
+    bundle_only = FinishCost(0.2, 1000, 20_000, report=False, budget_seconds=25.0)
+    assert bundle_only.seconds(light) == pytest.approx(bundle_only.save_seconds(light))
+
+
+def test_the_figures_shares_sum_to_the_reserved_report() -> None:
+    """The report's aggregate in plain figures is the sum of its figures' own costs (a
+    classification report without a neural network), so that a report given its whole reserve has
+    the time for every figure."""
+    from modelworks.report._figures import DATA_FIGURES, MODEL_FIGURES, TEST_FIGURES
+
+    regression_only = {"predicted_actual", "residuals", "residual_histogram", "training_curve"}
+    specs = [s for s in DATA_FIGURES + MODEL_FIGURES + TEST_FIGURES if s.id not in regression_only]
+    assert sum(s.units for s in specs) == pytest.approx(REPORT_FIGURES)
+    assert sum(s.per_doubling for s in specs) == pytest.approx(REPORT_FIGURES_PER_DOUBLING)
+    # most useful first: the comparison, then the chosen model on test, the data figures last
+    first = min(DATA_FIGURES + MODEL_FIGURES + TEST_FIGURES, key=lambda s: s.priority)
+    assert first.id == "comparison"
+    assert max(s.priority for s in TEST_FIGURES) < max(s.priority for s in DATA_FIGURES)
 
 
 def test_can_finish_counts_final_fits_finish_intervals_and_the_reserve() -> None:

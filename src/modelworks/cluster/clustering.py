@@ -102,6 +102,10 @@ class Clustering:
         Also compute a 2-D t-SNE view (on at most 5,000 rows).
     started : float, optional
         ``time.perf_counter()`` at which the budget started (default: now).
+    cluster : str, optional
+        Refit the bootstrap resamples of the stability check as tasks on a Dask cluster: ``"local:N"``
+        or ``"tcp://HOST:PORT"`` (see :mod:`modelworks.distributed`); the same resamples, the same
+        scores.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class Clustering:
         scaling: str = "standard",
         tsne: bool = False,
         started: float | None = None,
+        cluster: str | None = None,
     ):
         self.started = time.perf_counter() if started is None else started
         if method not in ("auto", "all", *mt.METHODS):
@@ -137,6 +142,11 @@ class Clustering:
         n = len(self.data.X)
         if k != "auto" and k >= n:  # type: ignore[operator]
             raise ConfigError(f"k = {k} clusters needs more rows than that; the table has {n}")
+        if cluster is not None:
+            from modelworks.distributed._connect import check_cluster  # no Dask import
+
+            cluster = check_cluster(cluster)
+        self.cluster = cluster
         self.method, self.k, self.label_column = method, k, label
         self.time_budget, self.seed, self.scaling, self.tsne = time_budget, seed, scaling, tsne
         self.fitted = False
@@ -268,7 +278,16 @@ class Clustering:
 
     def _stability(self, table: pd.DataFrame, fits: list[mt.Fit], Z: np.ndarray) -> None:
         """Bootstrap stability of every candidate (see :mod:`._stability`), in ``table``."""
-        out, resamples = _stability.measure(fits, Z, self.seed, self._left)
+        if self.cluster is None:
+            out, resamples = _stability.measure(fits, Z, self.seed, self._left)
+        else:
+            from modelworks.distributed import connect
+
+            connection = connect(self.cluster)
+            try:
+                out, resamples = _stability.measure(fits, Z, self.seed, self._left, connection)
+            finally:
+                connection.close()
         for key in ("stability", "stability_low", "stability_high", "resamples"):
             table[key] = [o[key] for o in out]
         full = _stability.TIERS[0]

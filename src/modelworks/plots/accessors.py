@@ -34,8 +34,24 @@ MAX_IMPORTANCE_FEATURES = 300
 def predicted_rows(n_rows: int, n_features: int) -> int:
     """Rows the model predicts for the importance and partial dependence figures of a test set of
     ``n_rows`` rows and ``n_features`` features (each shuffle or grid value is one copy of the rows)."""
-    copies = 1 + min(n_features, MAX_IMPORTANCE_FEATURES) * IMPORTANCE_REPEATS + PDP_FEATURES * PDP_GRID
-    return copies * min(n_rows, MAX_ANALYSIS_ROWS)
+    return sum(rows for rows, _ in figure_predictions(n_rows, n_features).values())
+
+
+def figure_predictions(n_rows: int, n_features: int) -> dict[str, tuple[int, int]]:
+    """Rows and calls the model predicts for each figure that predicts, by figure id, on a test set
+    of ``n_rows`` rows and ``n_features`` features: the permutation importance (the unshuffled rows,
+    then each shuffle), the partial dependence (each grid value). Beyond
+    :data:`MAX_IMPORTANCE_FEATURES` features neither is drawn (the dependence ranks features by the
+    importance), so neither predicts."""
+    if n_features > MAX_IMPORTANCE_FEATURES:
+        return {"permutation_importance": (0, 0), "partial_dependence": (0, 0)}
+    rows = min(n_rows, MAX_ANALYSIS_ROWS)
+    importance = 1 + n_features * IMPORTANCE_REPEATS
+    dependence = PDP_FEATURES * PDP_GRID
+    return {
+        "permutation_importance": (importance * rows, importance),
+        "partial_dependence": (dependence * rows, dependence),
+    }
 
 
 class NotApplicable(ConfigError):

@@ -14,7 +14,15 @@ from typing import Any
 
 import jinja2
 
-from modelworks.report._figures import DATA_FIGURES, MODEL_FIGURES, TEST_FIGURES, draw
+from modelworks.report._figures import (
+    DATA_FIGURES,
+    MODEL_FIGURES,
+    TEST_FIGURES,
+    Figure,
+    NotDrawn,
+    draw,
+    draw_sections,
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("modelworks.report", "templates"),
@@ -72,9 +80,9 @@ def _base(title: str, toc: list[dict]) -> dict:
 
 
 # ------------------------------------------------------------------------------------ data
-def data_context(prof, deadline: float | None = None) -> dict:
-    """The Data section of a profile: cards, warnings, columns, associations and figures (those
-    reached before ``deadline``, see :func:`~modelworks.report._figures.draw`)."""
+def data_context(prof, drawn: tuple[list[Figure], list[NotDrawn]] | None = None) -> dict:
+    """The Data section of a profile: cards, warnings, columns, associations and figures (``drawn``
+    already, with those not drawn, or all drawn here)."""
     cols = prof.columns
     shown = cols.head(MAX_COLUMN_ROWS)
     rows = []
@@ -101,7 +109,9 @@ def data_context(prof, deadline: float | None = None) -> dict:
         if len(assoc)
         else None
     )
-    figures, not_drawn = draw(DATA_FIGURES, prof.plot, deadline) if prof.frame is not None else ([], [])
+    if drawn is None:
+        drawn = draw(DATA_FIGURES, prof.plot) if prof.frame is not None else ([], [])
+    figures, not_drawn = drawn
     target = prof.target or {}
     return {
         "n_rows": fmt(prof.n_rows),
@@ -134,6 +144,15 @@ def _saved_model_sentence(exp, ev) -> str:
         if ev.refit
         else "The saved model is the one trained on the training rows (--no-refit)."
     )
+    large = getattr(exp, "large_table", None)
+    if large is not None:  # a table of many files: the experiment held its sample
+        full = large.full
+        said = (
+            f"The saved model was then refitted on all {full.rows:,} rows of the table (--full-data, see "
+            "All rows)."
+            if full is not None and full.done
+            else said.replace("all rows", f"all {large.sample_info.rows:,} rows of the sample")
+        )
     stacking = getattr(exp, "stacking", None)
     if stacking is not None and ev.model == "ensemble":
         said += f" Its members are combined by {stacking.reason}."
@@ -287,17 +306,32 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         {"k": "run time", "v": f"{exp.budget.elapsed():.0f} s"},
     ]
     bundle = str(bundle_path) if bundle_path is not None else "BUNDLE"
-    # the report's time is reserved from the start (see search/budget.py); only a run whose fixed
-    # costs overran its budget reaches the deadline, and the data figures go first
-    deadline = exp.budget.figures_deadline()
-    test_figures, test_not_drawn = draw(TEST_FIGURES, ev.plot, deadline)
-    model_figures, model_not_drawn = draw(MODEL_FIGURES, exp.plot, deadline)
+    # a time budget reserves the report at most a share of it (search/budget.py): the figures that
+    # fit in the time left are drawn, most useful first, and the rest listed as not drawn
+    clock = exp.figure_clock()
+    sections = [(TEST_FIGURES, ev.plot), (MODEL_FIGURES, exp.plot)]
+    if prof.frame is not None:
+        sections.append((DATA_FIGURES, prof.plot))
+    (test_figures, test_not_drawn), (model_figures, model_not_drawn), *data_drawn = draw_sections(
+        sections, clock
+    )
+    figures_note = None
+    if clock.left_out:
+        figures_note = (
+            f"The time budget left the report too little time for {len(clock.left_out)} figure(s) "
+            f"({', '.join(clock.left_out)}): each section lists them as not drawn. A larger "
+            "--time-budget draws them."
+        )
     ensemble = next((r.label for r in board.results if r.name == "ensemble"), None)
     threshold = exp.threshold_choice.reading if exp.threshold_choice is not None else None
     leaderboard, leaderboard_numeric = _leaderboard(exp)
     schema = exp.schema()
     repeats = f" × {exp.cv_repeats} repeats" if exp.cv_repeats > 1 else ""
+    from modelworks.report._large import large_context
+
+    large = large_context(exp)
     toc = [
+        *([{"id": "all-rows", "title": "All rows", "children": []}] if large else []),
         _data_toc(),
         {"id": "cleaning", "title": "Cleaning", "children": []},
         {
@@ -322,13 +356,15 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "task": exp.task,
         "seed": exp.seed,
         "n_rows": fmt(exp.cleaning.rows_in),
+        "large": large,
         "n_test": fmt(ev.n_test),
         "cv_text": f"{exp.cv}-fold cross-validation{repeats}",
         "data_hash": exp.data_sha256,
         "chosen_label": chosen.label,
         "cards": cards,
         "top_warnings": [w.to_dict() for w in prof.warnings if w.severity == "error"],
-        "data": data_context(prof, deadline),
+        "data": data_context(prof, data_drawn[0] if data_drawn else ([], [])),
+        "figures_note": figures_note,
         "cleaning": _cleaning_lines(exp),
         "pipeline_steps": _PIPELINE_STEPS,
         "board_intro": (

@@ -34,8 +34,9 @@ RESERVE = 2.5
 
 
 #: The report's drawing and writing, in plain figures (timed at set-up, see
-#: :func:`modelworks.report._figures.seconds_per_figure`), on a table of up to REPORT_BASE_ROWS rows;
-#: its data figures cost REPORT_FIGURES_PER_DOUBLING more per doubling of the rows beyond.
+#: :func:`modelworks.plots._style.seconds_per_figure`), on a table of up to REPORT_BASE_ROWS rows;
+#: its data figures cost REPORT_FIGURES_PER_DOUBLING more per doubling of the rows beyond. Each
+#: figure's share is in :mod:`modelworks.report._figures` (``Spec.units``), which sums to these.
 REPORT_FIGURES = 32.0
 REPORT_BASE_ROWS = 500
 REPORT_FIGURES_PER_DOUBLING = 5.0
@@ -47,6 +48,15 @@ REPORT_CALLS = 12
 SAVE_FIGURES = 8.0
 SAVE_FIGURES_PER_PART = 0.04
 SAVE_FIGURES_PER_MB = 0.3
+#: Most of the time budget the report's figures (and the predictions behind them) are reserved: the
+#: model is what a run is for. At 25 s (about 21 s once ``run`` has read and profiled the table) that
+#: leaves the report about 5 s, enough for its most useful figures (the comparison, the test curves,
+#: the confusion matrix, the importance) at the 0.15-0.3 s per plain figure of a 2-core machine; from
+#: 60 s on, 14 s or more, which a table of ordinary size does not need (the shared tables' whole
+#: reports drew in 7-12 s). The report draws, most useful first, what fits in the time it has when it
+#: starts, and lists the rest as not drawn: a reserve below its estimate costs figures, never the
+#: promise. Saving the bundle is not capped: it is not optional.
+REPORT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -63,24 +73,52 @@ class FinishCost:
         Rows the report predicts in all (importance and partial dependence copies).
     report : bool
         Whether the report is drawn at all (only the bundle is saved otherwise).
+    budget_seconds : float or None
+        The run's time budget: the report is reserved at most :data:`REPORT_SHARE` of it.
     """
 
     figure_seconds: float
     n_rows: int
     report_rows: int
     report: bool = True
+    budget_seconds: float | None = None
 
     def seconds(self, result: ModelResult | None = None) -> float:
-        """Estimated seconds of the report and the bundle for the chosen model ``result`` (its
-        predictions and size measured in cross-validation), or without the model's part."""
+        """Estimated seconds of the report (at most :meth:`report_cap`) and the bundle for the chosen
+        model ``result`` (its predictions and size measured in cross-validation), or without the
+        model's part."""
+        return self.save_seconds(result) + min(self.report_seconds(result), self.report_cap())
+
+    def report_cap(self) -> float:
+        """Most seconds reserved for the report: :data:`REPORT_SHARE` of the budget (unlimited
+        without one)."""
+        return math.inf if self.budget_seconds is None else REPORT_SHARE * self.budget_seconds
+
+    def report_units(self) -> float:
+        """The report's drawing and writing, in plain figures (0 without a report)."""
+        if not self.report:
+            return 0.0
         doublings = math.log2(max(self.n_rows / REPORT_BASE_ROWS, 1.0))
-        report = REPORT_FIGURES + REPORT_FIGURES_PER_DOUBLING * doublings if self.report else 0.0
-        figures = report + SAVE_FIGURES
-        if result is None:
-            return figures * self.figure_seconds
-        figures += SAVE_FIGURES_PER_PART * result.parts + SAVE_FIGURES_PER_MB * result.size_mb
-        predictions = result.prediction_seconds(self.report_rows, REPORT_CALLS) if self.report else 0.0
-        return figures * self.figure_seconds + predictions
+        return REPORT_FIGURES + REPORT_FIGURES_PER_DOUBLING * doublings
+
+    def report_seconds(self, result: ModelResult | None = None) -> float:
+        """Estimated seconds of the whole report, uncapped: its figures and, for ``result``, the
+        predictions behind them."""
+        predictions = 0.0
+        if self.report and result is not None:
+            predictions = result.prediction_seconds(self.report_rows, REPORT_CALLS)
+        return self.report_units() * self.figure_seconds + predictions
+
+    def save_units(self, result: ModelResult | None = None) -> float:
+        """Saving the bundle of ``result`` (or without the model's part), in plain figures."""
+        units = SAVE_FIGURES
+        if result is not None:
+            units += SAVE_FIGURES_PER_PART * result.parts + SAVE_FIGURES_PER_MB * result.size_mb
+        return units
+
+    def save_seconds(self, result: ModelResult | None = None) -> float:
+        """Estimated seconds of saving the bundle of ``result``."""
+        return self.save_units(result) * self.figure_seconds
 
 
 #: Share of the budget the test-set bootstrap intervals may take; beyond it they use fewer resamples.
@@ -267,8 +305,9 @@ class Budget:
         return self.start + self.seconds - self.final_reserve - self.evaluation_reserve - RESERVE
 
     def figures_deadline(self) -> float | None:
-        """``time.perf_counter()`` after which the report draws no more figures: the budget's end,
-        less the time kept for saving the bundle; ``None`` without a budget."""
+        """``time.perf_counter()`` by which the report's figures and the saving of the bundle must
+        end: the budget's end, less :data:`RESERVE`; ``None`` without a budget. The report keeps
+        the saving's time itself (see :class:`modelworks.report._figures.FigureClock`)."""
         if self.seconds is None:
             return None
         return self.start + self.seconds - RESERVE

@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from modelworks.models.registry import ModelSpec
 from modelworks.models.threads import fitted_parts, predict_on_one_thread
 from modelworks.search.budget import Budget
 from modelworks.search.leaderboard import ModelResult
-from modelworks.search.workers import FoldWorkers, Running
+from modelworks.search.workers import FoldPool
 
 
 class Stopped(Exception):
@@ -52,7 +53,7 @@ def cross_validate(
     on_fold: Callable[[int], None] | None = None,
     n_splits: int | None = None,
     after_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
-    workers: FoldWorkers | None = None,
+    workers: FoldPool | None = None,
 ) -> tuple[ModelResult, np.ndarray]:
     """Fit and score ``pipeline`` on every fold.
 
@@ -75,7 +76,7 @@ def cross_validate(
         (pipeline, X, y, train, val, spec.patience, classes, deadline, i == 0)
         for i, (train, val) in enumerate(folds)
     ]
-    running: dict[int, Running] = {}  # at most workers.size fits at a time, in fold order
+    running: dict[int, Any] = {}  # at most workers.size fits at a time, in fold order
     try:
         for i, (train, val) in enumerate(folds):
             if on_fold:

@@ -112,6 +112,10 @@ class RunSettings:
     report : bool
         Whether the saved bundle gets ``report.html``; without it the budget keeps no time for the
         report's figures.
+    cluster : str, optional
+        Fit the cross-validation folds (and the tuner's trials) as tasks on a Dask cluster:
+        ``"local:N"`` (N worker processes here) or a scheduler's address ``"tcp://HOST:PORT"``
+        (:mod:`modelworks.distributed`). ``None``: worker processes of this machine.
     """
 
     task: str = "auto"
@@ -134,6 +138,7 @@ class RunSettings:
     tune: bool = True
     bag: bool = True
     report: bool = True
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if self.models is not None and not isinstance(self.models, tuple):
@@ -145,6 +150,10 @@ class RunSettings:
             cv_repeats=self.cv_repeats,
             test_size=self.test_size,
         )
+        if self.cluster is not None:
+            from modelworks.distributed._connect import check_cluster  # no Dask import
+
+            object.__setattr__(self, "cluster", check_cluster(self.cluster))
         if self.prefer not in PREFER_CHOICES:
             raise ConfigError(f"--prefer must be one of {', '.join(PREFER_CHOICES)} (got {self.prefer!r})")
         if self.unseen_categories not in UNSEEN_CHOICES:

@@ -25,6 +25,7 @@ from modelworks.models.boosting import booster_of
 from modelworks.models.registry import BuildContext, ModelSpec
 from modelworks.search.crossval import Pruned, Stopped
 from modelworks.search.leaderboard import ModelResult
+from modelworks.search.workers import WorkersLost
 
 #: Per family: parameter → (low, high, log scale, integer).
 SPACES: dict[str, dict[str, tuple[float, float, bool, bool]]] = {
@@ -177,6 +178,8 @@ def tune(
                 break
             record.pruned += 1
             continue
+        except WorkersLost:  # no trial could be fitted any more
+            raise
         except Exception:  # a configuration the library refuses is one failed trial
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             record.failed += 1

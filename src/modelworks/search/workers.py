@@ -19,9 +19,11 @@ import concurrent.futures
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+from modelworks.errors import ModelworksError
 
 #: Environment of the workers: one thread for every numerical library.
 ONE_THREAD = {
@@ -31,6 +33,25 @@ ONE_THREAD = {
 IDLE_SECONDS = 120
 #: Warning filter for loky's resource tracker process (see :meth:`FoldWorkers._executor`).
 TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
+class WorkersLost(ModelworksError):
+    """The workers fitting the folds are gone (a Dask cluster lost every worker, or its scheduler)."""
+
+
+class FoldPool(Protocol):
+    """What cross-validation needs of a pool of fold fitters: :class:`FoldWorkers` here, or
+    :class:`~modelworks.distributed.DaskWorkers` on a cluster."""
+
+    size: int
+
+    def warm(self) -> None: ...
+
+    def submit(self, args: tuple) -> Any: ...
+
+    def stop(self, running: list, *, wait: bool = False) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def pool_size(n_jobs: int | None, cv: int) -> int:
