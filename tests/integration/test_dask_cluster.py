@@ -155,10 +155,10 @@ def _slow_table(path: Path) -> Path:
 
 def _one_line_error(done: subprocess.CompletedProcess) -> str:
     assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("error:"), done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
     assert "Traceback" not in done.stderr
-    return lines[-1]
+    return errors[0]
 
 
 def _fitting(client) -> bool:
@@ -220,7 +220,7 @@ def test_every_worker_lost_is_a_clean_error(tmp_path, dask_processes):
         if run.poll() is None:
             run.kill()
     line = _one_line_error(subprocess.CompletedProcess(cmd, run.returncode, stdout, stderr))
-    assert f"every Dask worker of {dask_processes.address} was lost" in line
+    assert dask_processes.address in line and ("was lost" in line or "went away" in line), line
     assert not (tmp_path / "bundle").exists()
 
 

@@ -115,6 +115,8 @@ def connect(spec: str) -> Connection:
         raise ConfigError(
             "--cluster needs Dask: pip install 'modelworks[dask]' (dask and distributed)"
         ) from None
+    # the client's own log lines (reconnecting, lost workers) would break the one-line errors
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     local = _LOCAL.match(spec)
     if local:
         from modelworks.search.workers import ONE_THREAD
