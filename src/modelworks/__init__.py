@@ -9,10 +9,9 @@
 >>> mw.Client("http://127.0.0.1:8000").predict(df)       # doctest: +SKIP
 """
 
-from typing import TYPE_CHECKING
-
 from modelworks._lazy import lazy_getattr
 
+TYPE_CHECKING = False  # typing is not imported: it is most of ``modelworks``'s start-up time
 if TYPE_CHECKING:
     from modelworks.bundle import load_model
     from modelworks.client import Client

@@ -2,7 +2,9 @@
 
 Termination (SIGTERM) is handled like Ctrl-C, so a stopped run cleans its temporary files on the way
 out, and an interrupt while the command line is still being imported ends with one line, not a
-traceback.
+traceback. Once interrupted, a background thread that fails while the run is being torn down (loky's
+queue manager does, when its workers are killed under it) is not printed either: the run has ended
+in its one line, and the thread's traceback says nothing about the user's data.
 """
 
 from __future__ import annotations
@@ -10,15 +12,30 @@ from __future__ import annotations
 import signal
 import sys
 
+_stopping = False
+
 
 def _terminate(signum, frame):  # noqa: ARG001 (signal handler signature)
+    global _stopping
+    _stopping = True
     raise KeyboardInterrupt
+
+
+def _thread_failed(args) -> None:
+    import threading
+
+    if not _stopping:
+        threading.__excepthook__(args)
 
 
 def main() -> None:
     """Run the command line."""
-    signal.signal(signal.SIGTERM, _terminate)
     try:
+        signal.signal(signal.SIGINT, _terminate)
+        signal.signal(signal.SIGTERM, _terminate)
+        import threading
+
+        threading.excepthook = _thread_failed
         from modelworks import cli
     except KeyboardInterrupt:
         _interrupted()

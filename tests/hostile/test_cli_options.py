@@ -201,8 +201,12 @@ def test_interrupted_run_ends_in_one_line_and_leaves_nothing(sig, after, tables,
     if proc.returncode == 0:  # finished before the signal: then the bundle is whole
         assert (tmp_path / "b" / "manifest.json").is_file()
         return
-    if proc.returncode == -sig:  # landed while Python itself was starting, before any handler
-        assert not stdout and "Traceback" not in stderr
+    if proc.returncode == -sig:  # landed while Python itself was starting, before our handler
+        # Python's own handler prints where the interrupt met the entry point's import (a few ms
+        # after start-up); once modelworks's main() runs, it is one line
+        assert not stdout
+        if "Traceback" in stderr:
+            assert stderr.rstrip().endswith("KeyboardInterrupt") and ", in main" not in stderr, stderr
         assert list(tmp_path.iterdir()) == []
         return
     assert_one_line_error(done, 130, "interrupted")

@@ -224,6 +224,35 @@ def test_every_worker_lost_is_a_clean_error(tmp_path, dask_processes):
     assert not (tmp_path / "bundle").exists()
 
 
+def test_a_fit_sent_after_every_worker_went_is_the_cluster_lost_not_a_failed_model(
+    monkeypatch, dask_processes
+):
+    """Dask's scatter, with no worker to send the table to, raises TimeoutError("No valid workers
+    found"): that must end the run (WorkersLost), not mark the next model "failed"."""
+    import numpy as np
+
+    from modelworks.distributed import _executor
+    from modelworks.distributed._connect import connect
+    from modelworks.search.workers import WorkersLost
+
+    monkeypatch.setattr(_executor, "LOST_SECONDS", 2.0)
+    connection = connect(dask_processes.address)
+    try:
+        workers = _executor.DaskWorkers(connection, folds=3)
+        for worker in dask_processes.workers:
+            worker.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while connection.threads():
+            assert time.monotonic() < deadline, "the scheduler never noticed the workers gone"
+            time.sleep(0.2)
+        started = time.monotonic()
+        with pytest.raises(WorkersLost, match="every Dask worker of tcp://127.0.0.1:"):
+            workers.submit((None, np.zeros((4, 2)), np.zeros(4), None, None, None, None, None))
+        assert time.monotonic() - started < 30
+    finally:
+        connection.close()
+
+
 def test_an_unreachable_scheduler_is_one_line_naming_the_address(cli, cancer_csv, tmp_path):
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
     started = time.monotonic()

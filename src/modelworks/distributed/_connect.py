@@ -68,13 +68,16 @@ class Connection:
         """Worker threads the cluster has now (tasks it can run at once)."""
         return int(sum(self.client.nthreads().values()))
 
-    def scatter(self, obj: Any) -> Any:
+    def scatter(self, obj: Any, timeout: float | None = None) -> Any:
         """A future of ``obj`` on the cluster, sent once: to every worker, so that a lost worker
-        does not lose the data (later calls with the same object reuse the first future)."""
+        does not lose the data (later calls with the same object reuse the first future).
+
+        Dask waits ``timeout`` seconds (its default: the connect timeout) for a worker to send
+        it to, then raises ``TimeoutError``."""
         kept = self._data.get(id(obj))
         if kept is not None and kept[0] is obj:
             return kept[1]
-        future = self.client.scatter(obj, broadcast=True, hash=False)
+        future = self.client.scatter(obj, broadcast=True, hash=False, timeout=timeout)
         self._data[id(obj)] = (obj, future)
         return future
 

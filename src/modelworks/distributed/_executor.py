@@ -85,14 +85,9 @@ class DaskRunning:
             except TimeoutError:
                 pass
             except CancelledError:  # the scheduler gone, or every copy of the data with its workers
-                threads = self.workers.threads()
-                if threads is None:
-                    raise WorkersLost(
-                        f"the Dask scheduler at {self.workers.address} went away during the comparison; "
-                        "start it again (dask scheduler) and run again"
-                    ) from None
-                if threads == 0:
-                    raise self.workers.lost() from None
+                gone = self.workers.gone()
+                if gone is not None:
+                    raise gone from None
                 if self.resent >= RESENDS:
                     raise
                 # the scattered table went with a worker: send it again, then the fit
@@ -148,6 +143,16 @@ class DaskWorkers:
             "(dask worker ADDRESS) and run again"
         )
 
+    def gone(self) -> WorkersLost | None:
+        """The error to end the run with when the scheduler or every worker is gone; else ``None``."""
+        threads = self.threads()
+        if threads is None:
+            return WorkersLost(
+                f"the Dask scheduler at {self.address} went away during the comparison; "
+                "start it again (dask scheduler) and run again"
+            )
+        return self.lost() if threads == 0 else None
+
     def warm(self) -> None:
         """Import the fitting code on every worker now, in the background."""
         client = self.connection.client
@@ -164,7 +169,20 @@ class DaskWorkers:
         pipeline, X, y, *rest = args
         deadline = rest[4]
         wall = None if deadline is None else time.time() + (deadline - time.perf_counter())
-        sent = (pipeline, self.connection.scatter(X), self.connection.scatter(y), *rest)
+        try:
+            sent = (
+                pipeline,
+                self.connection.scatter(X, timeout=LOST_SECONDS),
+                self.connection.scatter(y, timeout=LOST_SECONDS),
+                *rest,
+            )
+        except Exception:
+            # Dask's scatter waits for a worker, then raises TimeoutError("No valid workers found"):
+            # a cluster without workers, not a failure of the model being fitted
+            gone = self.gone()
+            if gone is not None:
+                raise gone from None
+            raise
         self.tasks += 1
         return self.connection.client.submit(_fit_task, sent, wall, pure=False)
 
