@@ -207,7 +207,7 @@ def print_evaluation(exp) -> None:
     if bagging is not None and bagging.chosen:
         refit = f"the average of its {exp.cv} fold models, saved as tested (no refit)"
     elif ev.refit:
-        refit = "refitted on all rows for the bundle"
+        refit = f"refitted on all {len(exp.X_train) + ev.n_test:,} rows (training and test) for the bundle"
     else:
         refit = "kept as trained on the training part (--no-refit)"
     out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
@@ -427,7 +427,8 @@ def run(
         typer.Option(
             "--full-data",
             help="A folder or glob of Parquet/CSV files: refit the chosen LightGBM or XGBoost model on "
-            "all rows with their Dask estimators (compared and tested on a sample).",
+            "all rows, streamed file by file (with --cluster: their Dask estimators); compared and "
+            "tested on a sample.",
         ),
     ] = False,
     sample_rows: Annotated[

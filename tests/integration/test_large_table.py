@@ -153,11 +153,13 @@ def test_run_full_data_trains_the_saved_booster_on_every_row(table, tmp_path):
     report = (bundle / "report.html").read_text()
     assert 'id="all-rows"' in report and "approximate quantiles" in report
 
+    assert large["full_data"]["estimator"].startswith("lightgbm.Dataset from lightgbm.Sequence")
+
     import modelworks as mw
-    from modelworks.models.wrappers import unwrap
+    from modelworks.distributed._stream import innermost
 
     model = mw.load_model(bundle)
-    booster = unwrap(model.steps[-1][1]).estimator_.booster_
+    booster = innermost(model.steps[-1][1]).booster_
     root = booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
     # LightGBM's first tree saw its bagged share (subsample 0.75) of every row, not of the sample
     assert root > 0.7 * len(whole) > SAMPLE
@@ -169,6 +171,92 @@ def test_run_full_data_trains_the_saved_booster_on_every_row(table, tmp_path):
     assert list(probabilities.columns) == ["no", "yes"] and len(probabilities) == ROWS
     truth = pd.read_parquet(rows)["y"].eq("yes")
     assert probabilities.loc[truth, "yes"].mean() > probabilities.loc[~truth, "yes"].mean() + 0.2
+
+
+def _sample_model(whole: pd.DataFrame, target: str, model: str):
+    """The experiment's model fitted on a sample of ``whole``, and the booster as configured for the
+    final fit, as ``LargeTable.finish`` gets them."""
+    from modelworks import Experiment
+
+    exp = Experiment(
+        whole.sample(3_000, random_state=0), target=target, models=(model,), tune=False, ensemble=False,
+        bag=False, seed=0, n_jobs=1,
+    )  # fmt: skip
+    exp.compare()
+    exp.evaluate()
+    return exp, exp.best_model, exp.pipeline(exp.best_name)[-1]
+
+
+def test_streamed_lightgbm_is_the_in_memory_fit_on_every_row(table):
+    """File by file through lightgbm.Sequence: the same booster as lightgbm.train on every prepared
+    row at once (fewer rows than LightGBM's bin sample, so the same bins), one file read at a time."""
+    import lightgbm
+
+    from modelworks.distributed._stream import _LIGHTGBM_DROP, fit_streamed, innermost
+
+    parquet, _, whole = table
+    files, frame, _ = _profile(str(parquet))
+    exp, final, unfitted = _sample_model(whole, "y", "lightgbm")
+    model, facts = fit_streamed(final, unfitted, frame, files, "y", threads=1)
+    assert facts["rows"] == len(whole) and facts["rounds_done"] == facts["rounds"]
+    assert facts["loads"] <= 2 * FILES  # each file read for the bins, then for the rows
+
+    sample_booster = innermost(final.steps[-1][1]).booster_
+    params = {k: v for k, v in sample_booster.params.items() if k not in _LIGHTGBM_DROP}
+    params.update(num_threads=1, verbosity=-1)
+    X = final[:-1].transform(whole.drop(columns="y"))
+    classes = list(innermost(final.steps[-1][1]).classes_)
+    y = whole["y"].map({label: i for i, label in enumerate(exp.classes)}).to_numpy()
+    assert classes in ([0, 1], exp.classes)  # label encoded, or the classes themselves (sorted)
+    reference = lightgbm.train(
+        params, lightgbm.Dataset(np.asarray(X, dtype=np.float64), label=y, params=params), facts["rounds"]
+    )
+    streamed = innermost(model.steps[-1][1]).booster_
+    assert streamed.dump_model()["tree_info"] == reference.dump_model()["tree_info"]
+    # the saved pipeline predicts with it, and the sample's model was left as it was
+    expected = reference.predict(np.asarray(X, dtype=np.float64))
+    np.testing.assert_allclose(model.predict_proba(whole.drop(columns="y"))[:, 1], expected, rtol=1e-6)
+    assert innermost(final.steps[-1][1]).booster_ is sample_booster
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_streamed_xgboost_trains_on_every_row(table, task):
+    from modelworks.distributed._stream import fit_streamed, innermost
+
+    parquet, _, whole = table
+    files, frame, _ = _profile(str(parquet))
+    target = "x0" if task == "regression" else "region"
+    exp, final, unfitted = _sample_model(whole, target, "xgboost")
+    model, facts = fit_streamed(final, unfitted, frame, files, target, threads=1)
+    assert facts["rows"] == len(whole) and facts["estimator"].startswith("xgboost.QuantileDMatrix")
+    booster = innermost(model.steps[-1][1]).get_booster()
+    assert booster is not innermost(final.steps[-1][1]).get_booster()
+    assert booster.num_boosted_rounds() == facts["rounds"]
+    X = whole.drop(columns=target)
+    if task == "regression":
+        # the root's cover (sum of hessians, 1 a row for squared error) counts every row it saw
+        import re
+
+        cover = float(re.search(r"cover=([0-9.e+-]+)", booster.get_dump(with_stats=True)[0]).group(1))
+        assert cover > 0.5 * len(whole) > 3_000  # subsample 0.65 of every row, not of the sample
+        assert np.corrcoef(model.predict(X), whole[target])[0, 1] > 0.5
+    else:
+        proba = model.predict_proba(X)
+        assert proba.shape == (len(whole), 12) and list(model.classes_) == sorted(whole[target].unique())
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_full_data_on_a_cluster_uses_the_dask_estimators(table, tmp_path):
+    parquet, _, whole = table
+    bundle = tmp_path / "bundle"
+    done = _run(
+        "run", parquet, "--target", "y", "--full-data", "--models", "lightgbm", "--sample-rows", SAMPLE,
+        "--time-budget", 60, "--no-tune", "--no-report", "--cluster", "local:1", "--out", bundle,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    full = json.loads((bundle / "metrics.json").read_text())["large_table"]["full_data"]
+    assert full["done"] and full["rows"] == len(whole) and full["estimator"] == "lightgbm.DaskLGBMClassifier"
+    assert "the Dask cluster at tcp://127.0.0.1:" in full["cluster"]
 
 
 @pytest.fixture

@@ -383,3 +383,20 @@ def available_memory() -> int:
 def cpu_count() -> int:
     """Cores of this machine (at least 1)."""
     return os.cpu_count() or 1
+
+
+def release_memory() -> None:
+    """Hand memory freed by a pass over the files back to the system.
+
+    Arrow's allocator (mimalloc or jemalloc) and glibc's keep freed pages for reuse: after a pass
+    over every file they held some 0.3-0.4 GiB of nothing on a 5-million-row table, which the
+    comparison and the fit on all rows would otherwise stack on.
+    """
+    with contextlib.suppress(Exception):  # no pyarrow, or an allocator without the call
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    with contextlib.suppress(Exception):  # not glibc
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

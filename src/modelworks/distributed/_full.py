@@ -1,5 +1,5 @@
-"""``--full-data``: the chosen booster refitted on every row of a table of many files, through the
-Dask estimators of LightGBM (:class:`lightgbm.DaskLGBMClassifier`, ``...Regressor``) or XGBoost
+"""``--full-data --cluster``: the chosen booster refitted on every row of a table of many files, through
+the Dask estimators of LightGBM (:class:`lightgbm.DaskLGBMClassifier`, ``...Regressor``) or XGBoost
 (:class:`xgboost.dask.DaskXGBClassifier`, ``...Regressor``).
 
 The comparison and the test happen on the sample; what changes is the saved model. Its cleaning and
@@ -12,10 +12,10 @@ are unchanged. Labels are trained as codes 0..K-1 and the estimator is wrapped i
 :class:`~modelworks.models.wrappers.LabelEncodedClassifier`: each Dask worker would otherwise encode
 the labels it holds on its own.
 
-The cluster is ``--cluster`` when given; otherwise one worker in this process with a thread per core
-(no second copy of the libraries, no data sent between processes). The workers hold the prepared
-features whole: 4 bytes per feature per row, several times over while LightGBM concatenates and bins
-them (see docs/benchmarks.md, "Larger-than-memory tables"). A fit that would need more than
+The workers hold the prepared features whole: 4 bytes per feature per row, several times over while
+LightGBM concatenates and bins them, spread over the cluster's machines. On one machine (no
+``--cluster``) that would be more than the table itself: the fit is streamed from the files instead
+(:mod:`~modelworks.distributed._stream`). A fit that would need more than
 :data:`MEMORY_SHARE` of the memory available (this machine's, or the cluster workers' limits) is
 skipped with a notice rather than started.
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -46,8 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelworks.distributed._frame import NEEDS_DASK, TableFiles, reading
-from modelworks.errors import ConfigError
+from modelworks.distributed._frame import TableFiles, reading
 
 #: The libraries whose Dask estimators fit all rows.
 LIBRARIES = ("lightgbm", "xgboost")
@@ -183,54 +181,28 @@ class FullFit:
 
 @dataclass
 class Cluster:
-    """A Dask client for the fit, and whether this module started (and must close) its cluster."""
+    """The ``--cluster`` client the fit runs on (the run closes it)."""
 
     client: Any
     description: str
     workers: int
     threads: int
-    own: Any = None
 
     def memory(self) -> int:
         """Bytes the workers may use together (their memory limits; 0 when not limited)."""
         workers = self.client.scheduler_info().get("workers", {})
         return int(sum(w.get("memory_limit") or 0 for w in workers.values()))
 
-    def close(self) -> None:
-        if self.own is not None:
-            self.client.close()
-            self.own.close()
 
+def open_cluster(spec: str) -> Cluster:
+    """The ``--cluster`` connection (kept open: the run owns it)."""
+    from modelworks.distributed._connect import connect
 
-def open_cluster(spec: str | None, threads: int) -> Cluster:
-    """The ``--cluster`` connection, or a one-worker cluster in this process with ``threads`` threads.
-
-    Raises
-    ------
-    ConfigError
-        If distributed is not installed.
-    """
-    if spec is not None:
-        from modelworks.distributed._connect import connect
-
-        connection = connect(spec)  # kept open: the run owns it
-        workers = len(connection.client.nthreads())
-        return Cluster(
-            connection.client, f"the Dask cluster at {connection.address}", workers, connection.threads()
-        )
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError(f"--full-data {NEEDS_DASK}") from None
-    local = LocalCluster(
-        n_workers=1,
-        threads_per_worker=threads,
-        processes=False,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
+    connection = connect(spec)
+    workers = len(connection.client.nthreads())
+    return Cluster(
+        connection.client, f"the Dask cluster at {connection.address}", workers, connection.threads()
     )
-    client = Client(local, set_as_default=False)
-    return Cluster(client, "one Dask worker in this process", 1, threads, local)
 
 
 # --------------------------------------------------------------------------------- partitions

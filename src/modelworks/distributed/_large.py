@@ -5,7 +5,7 @@
    (:mod:`~modelworks.distributed._sample`); the run then compares, tests and saves on the sample as
    for an ordinary table.
 2. :meth:`LargeTable.settings`: with ``--full-data``, the models
-   whose Dask estimators can train on all rows (LightGBM and XGBoost configurations, unless
+   that can train on all rows (LightGBM and XGBoost configurations, unless
    ``--models`` says otherwise), without an ensemble or bagging (neither is one booster).
 3. :meth:`LargeTable.keep_time` and :meth:`LargeTable.reserve`, before the comparison: with
    ``--full-data`` and a time budget, the fit on all rows keeps its time out of the experiment's
@@ -30,6 +30,7 @@ from modelworks.distributed._frame import (
     find_files,
     first_rows,
     read_frame,
+    release_memory,
 )
 from modelworks.distributed._full import (
     DASK_MODELS,
@@ -46,6 +47,8 @@ from modelworks.distributed._full import (
 )
 from modelworks.distributed._profile import FullProfile, profile_full
 from modelworks.distributed._sample import SampleInfo, draw_sample, plan_sample
+from modelworks.distributed._stream import fit_streamed
+from modelworks.distributed._stream import memory_needed as streamed_memory
 from modelworks.search.settings import RunSettings
 
 
@@ -145,6 +148,7 @@ class LargeTable:
         bytes_per_row = float(first.memory_usage(deep=True).sum()) / max(len(first), 1)
         plan = plan_sample(present, bytes_per_row, available_memory(), sample_rows)
         sample, info = draw_sample(frame, table, profile, plan, target, seed=settings.seed, compute=compute)
+        release_memory()
         _say(out, info.line())
         if sample_rows is not None and plan.memory_rows < sample_rows and plan.rows < sample_rows <= present:
             _say(
@@ -159,7 +163,7 @@ class LargeTable:
 
     # ------------------------------------------------------------------------------ the run
     def settings(self, settings: RunSettings) -> RunSettings:
-        """The experiment's settings: with ``--full-data``, the models the Dask estimators train, and
+        """The experiment's settings: with ``--full-data``, the boosters that can train on all rows, and
         neither an ensemble nor bagging."""
         changes: dict[str, Any] = {}
         if self.full_data:
@@ -169,7 +173,7 @@ class LargeTable:
             which = "LightGBM and XGBoost" if settings.models is None else "the --models given"
             _say(
                 self.out,
-                f"--full-data: comparing {which} (the boosters whose Dask estimators train on all rows), "
+                f"--full-data: comparing {which} (the boosters that train on all rows), "
                 "without an ensemble or bagging",
             )
         return settings.replace(**changes)
@@ -228,13 +232,11 @@ class LargeTable:
         rows = self.sample_info.plan.population
         unfitted = exp.pipeline(name)[-1]
         if library_of(unfitted) is None:
-            self.full = FullFit(
-                False,
+            self._skip(
                 name,
-                f"the chosen model, {name}, is not a LightGBM or XGBoost model (the boosters the Dask "
-                "estimators train); the bundle holds it as fitted on the sample",
+                f"the chosen model, {name}, is not a LightGBM or XGBoost model (the boosters that "
+                "train on all rows); the bundle holds it as fitted on the sample",
             )
-            _say(self.err, f"notice: {self.full.line()}")
             return
         result = next(r for r in exp.leaderboard.results if r.name == name)
         spec = next(s for s in exp.specs if s.name == name)
@@ -248,78 +250,82 @@ class LargeTable:
             rows,
             rounds or 1,
             threads,
-            self.profile.seconds,
+            # streamed, the files are read twice (bin boundaries, then rows); on a cluster, once
+            self.profile.seconds * (2 if self.cluster is None else 1),
         )
         deadline = None
         if exp.budget.seconds is not None:
             left = exp.budget.remaining() - exp.budget.finish_reserve - RESERVE
             if estimate > left:
-                self.full = FullFit(
-                    False,
+                self._skip(
                     name,
                     f"fitting {name} on all {rows:,} rows would take about {estimate:.0f}s and "
                     f"{max(left, 0):.0f}s are left before the report and the bundle; the bundle holds the "
                     "model fitted on the sample (a larger --time-budget fits all rows)",
                     estimate_seconds=estimate,
                 )
-                _say(self.err, f"notice: {self.full.line()}")
                 return
             deadline = time.time() + left
         features = len(exp.best_model.steps[1][1].get_feature_names_out())
-        needed = memory_needed(rows, features)
-        cluster = open_cluster(self.cluster, self.threads)
-        room = cluster.memory() if self.cluster is not None else available_memory()
+        target = self.profile.target["name"] if self.profile.target else ""
+        if self.cluster is None:  # one machine: streamed from the files, the binned values only
+            needed, room = streamed_memory(rows, features), available_memory()
+            where = "this machine has"
+            cluster = None
+            description, threads = "this process, streamed file by file", self.threads
+        else:  # the Dask estimators: every row's features held in the workers' memory
+            needed = memory_needed(rows, features)
+            cluster = open_cluster(self.cluster)
+            room, where = cluster.memory(), "the cluster's workers have"
+            description, threads = cluster.description, cluster.threads
         if room and needed > MEMORY_SHARE * room:
-            cluster.close()
-            where = "the cluster's workers have" if self.cluster is not None else "this machine has"
-            self.full = FullFit(
-                False,
+            self._skip(
                 name,
-                f"the Dask estimators would hold about {needed / 2**30:.1f} GiB for {rows:,} rows × "
-                f"{features} features and {where} {room / 2**30:.1f} GiB available; the bundle holds the "
-                "model fitted on the sample (--cluster with more memory fits all rows)",
+                f"the fit would hold about {needed / 2**30:.1f} GiB for {rows:,} rows × {features} "
+                f"features and {where} {room / 2**30:.1f} GiB available; the bundle holds the model "
+                "fitted on the sample (--cluster with more memory fits all rows)",
                 estimate_seconds=estimate,
             )
-            _say(self.err, f"notice: {self.full.line()}")
             return
         try:
-            model, facts = fit_all_rows(
-                exp.best_model,
-                unfitted,
-                self.frame,
-                self.table,
-                self.profile.target["name"] if self.profile.target else "",
-                exp.classes,
-                cluster,
-                deadline=deadline,
-            )
+            if cluster is None:
+                model, facts = fit_streamed(
+                    exp.best_model, unfitted, self.frame, self.table, target, threads, deadline=deadline
+                )
+            else:
+                model, facts = fit_all_rows(
+                    exp.best_model,
+                    unfitted,
+                    self.frame,
+                    self.table,
+                    target,
+                    exp.classes,
+                    cluster,
+                    deadline=deadline,
+                )
         except Exception as exc:  # the tested model is still there to save
+            release_memory()
             first = str(exc).splitlines()[0][:200] if str(exc) else ""
-            self.full = FullFit(
-                False,
+            self._skip(
                 name,
                 f"the fit on all rows failed ({type(exc).__name__}: {first}); the bundle holds the model "
                 "fitted on the sample",
                 estimate_seconds=estimate,
-                cluster=cluster.description,
-                threads=cluster.threads,
+                cluster=description,
+                threads=threads,
             )
-            _say(self.err, f"notice: {self.full.line()}")
             return
-        finally:
-            cluster.close()
+        release_memory()
         if facts["rounds_done"] < FEWEST_ROUNDS * facts["rounds"]:  # far from the tested configuration
-            self.full = FullFit(
-                False,
+            self._skip(
                 name,
                 f"the fit on all {facts['rows']:,} rows reached the time budget after "
                 f"{facts['rounds_done']} of {facts['rounds']} rounds; the bundle holds the model fitted on "
                 "the sample (a larger --time-budget fits all rows)",
                 estimate_seconds=estimate,
-                cluster=cluster.description,
-                threads=cluster.threads,
+                cluster=description,
+                threads=threads,
             )
-            _say(self.err, f"notice: {self.full.line()}")
             return
         exp._final_model = model  # the tested configuration, refitted on every row
         stopped = (
@@ -331,7 +337,7 @@ class LargeTable:
             True,
             name,
             f"{name} refitted on all {facts['rows']:,} rows with {facts['estimator']} on "
-            f"{cluster.description} ({cluster.threads} thread{'s' if cluster.threads != 1 else ''}), "
+            f"{description} ({threads} thread{'s' if threads != 1 else ''}), "
             f"{facts['rounds']} rounds (the folds' mean best round): read and prepared in "
             f"{facts['read_seconds']:.1f}s, trained in {facts['fit_seconds']:.1f}s (estimated "
             f"{estimate:.0f}s in all){stopped}; test metrics are those of the sample's held-out rows",
@@ -342,10 +348,15 @@ class LargeTable:
             facts["read_seconds"],
             facts["fit_seconds"],
             estimate,
-            cluster.description,
-            cluster.threads,
+            description,
+            threads,
         )
         _say(self.out, self.full.line())
+
+    def _skip(self, name: str, reason: str, **facts: Any) -> None:
+        """``--full-data`` not done, and why: recorded, and said as a notice."""
+        self.full = FullFit(False, name, reason, **facts)
+        _say(self.err, f"notice: {self.full.line()}")
 
     # ------------------------------------------------------------------------------ outputs
     def files(self) -> dict[str, str]:

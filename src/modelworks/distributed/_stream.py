@@ -1,0 +1,252 @@
+"""``--full-data`` without a cluster: the chosen booster refitted on every row, streamed from the files.
+
+The Dask estimators (:mod:`~modelworks.distributed._full`) hold every row's float32 features in their
+workers' memory while they train: right on a cluster, where the rows are spread over many machines,
+but on one machine that is more memory than the table itself. Here the rows go file by file (Dask
+partition by partition) through the sample-fitted cleaning and encoding into the library's own
+streaming constructor, which keeps only the binned values, one byte per feature per row:
+
+- LightGBM: a :class:`lightgbm.Dataset` built from :class:`lightgbm.Sequence` objects, one per
+  partition (its bin boundaries from a sample of rows, then the rows pushed in batches; each
+  partition is read twice, once for each);
+- XGBoost: a :class:`xgboost.QuantileDMatrix` built from an :class:`xgboost.DataIter` over the
+  partitions (each read twice: the quantiles, then the quantised rows).
+
+The booster trains with the tested configuration (its processed parameters, as the sample's fit used
+them; the folds' mean best round) on this machine's threads, and stops at the deadline if it comes
+first. It replaces the booster inside a copy of the sample-fitted estimator, so that the bundle,
+``predict`` and ``serve`` see the same estimator types (labels, decision threshold and all) as for a
+model fitted on the sample.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelworks.distributed._frame import TableFiles, reading, release_memory
+from modelworks.distributed._full import LightGBMDeadline, _known, _xgboost_deadline, library_of
+
+#: Bytes the streamed fit holds per feature value: LightGBM's and XGBoost's binned values (one byte
+#: for up to 256 bins) and their row-wise copies while the rows are pushed, rounded up.
+BYTES_PER_VALUE = 3
+
+
+def memory_needed(rows: int, features: int) -> int:
+    """Bytes the streamed fit on ``rows`` rows of ``features`` prepared features needs, about."""
+    return rows * features * BYTES_PER_VALUE + rows * 8
+
+
+def innermost(estimator: Any) -> Any:
+    """The LightGBM or XGBoost estimator inside ``estimator``'s fitted wrappers (a decision threshold,
+    a frozen estimator, a label encoder)."""
+    seen = estimator
+    for _ in range(8):
+        if type(seen).__module__.split(".")[0] in ("lightgbm", "xgboost"):
+            return seen
+        inner = getattr(seen, "estimator_", None)
+        seen = inner if inner is not None else getattr(seen, "estimator", None)
+        if seen is None:
+            break
+    raise TypeError(f"no LightGBM or XGBoost estimator inside {type(estimator).__name__}")
+
+
+class _Partitions:
+    """The table's partitions as prepared float64 arrays (as LightGBM's sequences must be), one kept
+    at a time (both libraries read them in order, each twice)."""
+
+    def __init__(self, frame: Any, clean: Any, prepare: Any, target: str, categories: Any, n_out: int):
+        self.parts = frame.to_delayed()
+        self.clean, self.prepare, self.target = clean, prepare, target
+        self.categories, self.n_out = categories, n_out
+        self.index: int | None = None
+        self.values = np.empty((0, n_out), dtype=np.float64)
+        #: Partitions read and prepared, and the seconds spent.
+        self.loads = 0
+        self.seconds = 0.0
+
+    def get(self, index: int) -> np.ndarray:
+        if index != self.index:
+            started = time.perf_counter()
+            self.values = np.empty((0, self.n_out), dtype=np.float64)  # free the last one first
+            release_memory()  # and what reading it left in the allocators
+            part = self.parts[index].compute(scheduler="sync")
+            rows = part.loc[_known(part, self.target, self.categories)]
+            values = self.prepare.transform(self.clean.transform(rows.drop(columns=[self.target])))
+            if hasattr(values, "toarray"):
+                values = values.toarray()
+            self.values = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+            self.index = index
+            self.loads += 1
+            self.seconds += time.perf_counter() - started
+        return self.values
+
+
+def _labels(frame: Any, target: str, categories: Any, threads: int) -> list[np.ndarray]:
+    """Each partition's training labels (class positions, or values), reading only the target."""
+    import dask
+
+    def one(part: pd.DataFrame) -> np.ndarray:
+        y = part[target][_known(part, target, categories)]
+        if categories is None:
+            return y.to_numpy(dtype=np.float64)
+        return pd.Categorical(y, categories=categories).codes.astype(np.int32)
+
+    parts = frame[[target]].to_delayed()
+    return list(
+        dask.compute(*[dask.delayed(one)(p) for p in parts], scheduler="threads", num_workers=threads)
+    )
+
+
+def _lightgbm(
+    fitted: Any, parts: _Partitions, ys: list[np.ndarray], rounds: int, threads: int, guard: list
+) -> tuple[int, float, int]:
+    """Train on every row; the booster replaces ``fitted``'s. Rounds done, seconds, rows."""
+    import lightgbm
+
+    class Part(lightgbm.Sequence):
+        batch_size = 65_536
+
+        def __init__(self, index: int, rows: int):
+            self.index, self.rows = index, rows
+
+        def __len__(self) -> int:
+            return self.rows
+
+        def __getitem__(self, idx):
+            return parts.get(self.index)[idx]
+
+    sample_booster = fitted.booster_
+    params = {k: v for k, v in sample_booster.params.items() if k not in _LIGHTGBM_DROP}
+    params.update(num_threads=threads, verbosity=-1)
+    seqs = [Part(i, len(y)) for i, y in enumerate(ys) if len(y)]
+    label = np.concatenate([y for y in ys if len(y)])
+    dataset = lightgbm.Dataset(
+        seqs, label=label, feature_name=sample_booster.feature_name(), params=params, free_raw_data=True
+    )
+    dataset.construct()
+    started = time.perf_counter()
+    booster = lightgbm.train(params, dataset, num_boost_round=rounds, callbacks=guard)
+    fit_seconds = time.perf_counter() - started
+    del dataset
+    fitted._Booster = booster  # what predict, predict_proba and n_estimators_ read
+    fitted._best_iteration = booster.best_iteration
+    fitted._best_score, fitted._evals_result = {}, {}
+    return int(booster.current_iteration()), fit_seconds, len(label)
+
+
+#: Parameters of the sample's fit not carried to the fit on all rows: its rounds (given), its
+#: threads (this machine's), early stopping (no validation rows here).
+_LIGHTGBM_DROP = {
+    "num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
+    "nrounds", "num_boost_round", "n_estimators", "max_iter", "num_threads", "n_jobs", "nthread",
+    "nthreads", "num_thread", "early_stopping_round", "early_stopping_rounds", "early_stopping",
+    "n_iter_no_change", "metric", "verbose", "verbosity",
+}  # fmt: skip
+
+
+def _xgboost(
+    fitted: Any, parts: _Partitions, ys: list[np.ndarray], rounds: int, threads: int, guard: list
+) -> tuple[int, float, int]:
+    """Train on every row; the booster replaces ``fitted``'s. Rounds done, seconds, rows."""
+    import xgboost
+
+    sample_booster = fitted.get_booster()
+    names = sample_booster.feature_names
+    order = [i for i, y in enumerate(ys) if len(y)]
+
+    class Parts(xgboost.DataIter):
+        def __init__(self) -> None:
+            self.at = 0
+            super().__init__(release_data=True)
+
+        def next(self, input_data) -> bool:
+            if self.at == len(order):
+                return False
+            i = order[self.at]
+            input_data(data=parts.get(i), label=ys[i], feature_names=names)
+            self.at += 1
+            return True
+
+        def reset(self) -> None:
+            self.at = 0
+
+    params = fitted.get_xgb_params()
+    params = {k: v for k, v in params.items() if v is not None and k not in ("n_jobs", "nthread")}
+    params.pop("early_stopping_rounds", None)
+    params.pop("callbacks", None)
+    params["nthread"] = threads
+    n_classes = getattr(fitted, "n_classes_", None)
+    if n_classes is not None and n_classes > 2:
+        params.update(objective="multi:softprob", num_class=int(n_classes))
+    matrix = xgboost.QuantileDMatrix(Parts(), max_bin=params.get("max_bin") or 256, nthread=threads)
+    started = time.perf_counter()
+    booster = xgboost.train(params, matrix, num_boost_round=rounds, callbacks=guard, verbose_eval=False)
+    fit_seconds = time.perf_counter() - started
+    rows = int(matrix.num_row())
+    del matrix
+    fitted._Booster = booster  # what get_booster, predict and predict_proba read
+    return int(booster.num_boosted_rounds()), fit_seconds, rows
+
+
+def fit_streamed(
+    final: Any,
+    unfitted: Any,
+    frame: Any,
+    table: TableFiles,
+    target: str,
+    threads: int,
+    *,
+    deadline: float | None = None,
+) -> tuple[Any, dict]:
+    """Refit the booster of the fitted pipeline ``final`` on every row of ``frame``, streamed file
+    by file, on ``threads`` threads of this process; the arguments, the deadline and the result are
+    those of :func:`~modelworks.distributed._full.fit_all_rows` (whose cluster this does not need,
+    nor the classes: the fitted model's are used). ``facts`` also gives ``loads``, the partitions read.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from modelworks.models.boosting import booster_of
+    from modelworks.models.threads import predict_on_one_thread
+
+    clean, prepare = final.steps[0][1], final.steps[1][1]
+    last = final.steps[-1][1]
+    library = library_of(unfitted)
+    rounds = int(booster_of(unfitted).get_params()["n_estimators"])
+    classes = getattr(last, "classes_", None)
+    categories = None if classes is None else np.asarray(classes)
+    n_out = len(prepare.get_feature_names_out())
+    parts = _Partitions(frame, clean, prepare, target, categories, n_out)
+    new_last = copy.deepcopy(last)  # the sample's model stays as it is, should this fail
+    fitted = innermost(new_last)
+    if categories is not None and len(getattr(fitted, "classes_", categories)) != len(categories):
+        raise ValueError("the booster's classes are not the model's")  # a wrapper this does not know
+    started = time.perf_counter()
+    with reading(table), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ys = _labels(frame, target, categories, threads)
+        labels_seconds = time.perf_counter() - started
+        if library == "lightgbm":
+            guard = [] if deadline is None else [LightGBMDeadline(deadline)]
+            done, fit_seconds, rows = _lightgbm(fitted, parts, ys, rounds, threads, guard)
+        else:
+            guard = [] if deadline is None else [_xgboost_deadline(deadline)]
+            done, fit_seconds, rows = _xgboost(fitted, parts, ys, rounds, threads, guard)
+    pipeline = predict_on_one_thread(Pipeline([*final.steps[:-1], (final.steps[-1][0], new_last)]))
+    facts = {
+        "rows": rows,
+        "rounds": rounds,
+        "rounds_done": done,
+        "read_seconds": labels_seconds + parts.seconds,
+        "fit_seconds": fit_seconds,
+        "estimator": "lightgbm.Dataset from lightgbm.Sequence"
+        if library == "lightgbm"
+        else "xgboost.QuantileDMatrix from xgboost.DataIter",
+        "loads": parts.loads,
+    }
+    return pipeline, facts
