@@ -214,26 +214,43 @@ def _known(part: pd.DataFrame, target: str, categories: np.ndarray | None) -> np
     return pd.Categorical(y, categories=categories).codes >= 0
 
 
-def prepared(
-    part: pd.DataFrame, clean: Any, prepare: Any, target: str, categories: np.ndarray | None, n_out: int
-) -> pd.DataFrame:
-    """One partition's features as the sample-fitted cleaning and encoding make them (float32)."""
+def features(
+    part: pd.DataFrame,
+    clean: Any,
+    prepare: Any,
+    target: str,
+    categories: np.ndarray | None,
+    n_out: int,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """One partition's features as the sample-fitted cleaning and encoding make them."""
     rows = part.loc[_known(part, target, categories)]
     if not len(rows):
-        return pd.DataFrame(np.empty((0, n_out), dtype=np.float32))
+        return np.empty((0, n_out), dtype=dtype)
     values = prepare.transform(clean.transform(rows.drop(columns=[target])))
     if hasattr(values, "toarray"):
         values = values.toarray()
-    return pd.DataFrame(np.asarray(values, dtype=np.float32))
+    return np.ascontiguousarray(np.asarray(values, dtype=dtype))
+
+
+def prepared(
+    part: pd.DataFrame, clean: Any, prepare: Any, target: str, categories: np.ndarray | None, n_out: int
+) -> pd.DataFrame:
+    """:func:`features` (float32) as a frame, for ``map_partitions``."""
+    return pd.DataFrame(features(part, clean, prepare, target, categories, n_out))
+
+
+def codes(part: pd.DataFrame, target: str, categories: np.ndarray | None) -> np.ndarray:
+    """One partition's target: class codes 0..K-1 (int32) or the values (float64)."""
+    y = part[target][_known(part, target, categories)]
+    if categories is None:
+        return y.to_numpy(dtype=np.float64)
+    return pd.Categorical(y, categories=categories).codes.astype(np.int32)
 
 
 def labels(part: pd.DataFrame, target: str, categories: np.ndarray | None) -> pd.Series:
-    """One partition's target: class codes 0..K-1 (int32) or the values (float64)."""
-    keep = _known(part, target, categories)
-    y = part[target][keep]
-    if categories is None:
-        return pd.Series(y.to_numpy(dtype=np.float64), name="y")
-    return pd.Series(pd.Categorical(y, categories=categories).codes.astype(np.int32), name="y")
+    """:func:`codes` as a series, for ``map_partitions``."""
+    return pd.Series(codes(part, target, categories), name="y")
 
 
 # ------------------------------------------------------------------------------------- deadline

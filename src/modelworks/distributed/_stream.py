@@ -27,10 +27,9 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from modelworks.distributed._frame import TableFiles, reading, release_memory
-from modelworks.distributed._full import LightGBMDeadline, _known, _xgboost_deadline, library_of
+from modelworks.distributed._full import LightGBMDeadline, _xgboost_deadline, codes, features, library_of
 
 #: Bytes the streamed fit holds per feature value: LightGBM's and XGBoost's binned values (one byte
 #: for up to 256 bins) and their row-wise copies while the rows are pushed, rounded up.
@@ -76,11 +75,9 @@ class _Partitions:
             self.values = np.empty((0, self.n_out), dtype=np.float64)  # free the last one first
             release_memory()  # and what reading it left in the allocators
             part = self.parts[index].compute(scheduler="sync")
-            rows = part.loc[_known(part, self.target, self.categories)]
-            values = self.prepare.transform(self.clean.transform(rows.drop(columns=[self.target])))
-            if hasattr(values, "toarray"):
-                values = values.toarray()
-            self.values = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+            self.values = features(
+                part, self.clean, self.prepare, self.target, self.categories, self.n_out, np.float64
+            )
             self.index = index
             self.loads += 1
             self.seconds += time.perf_counter() - started
@@ -91,15 +88,13 @@ def _labels(frame: Any, target: str, categories: Any, threads: int) -> list[np.n
     """Each partition's training labels (class positions, or values), reading only the target."""
     import dask
 
-    def one(part: pd.DataFrame) -> np.ndarray:
-        y = part[target][_known(part, target, categories)]
-        if categories is None:
-            return y.to_numpy(dtype=np.float64)
-        return pd.Categorical(y, categories=categories).codes.astype(np.int32)
-
     parts = frame[[target]].to_delayed()
     return list(
-        dask.compute(*[dask.delayed(one)(p) for p in parts], scheduler="threads", num_workers=threads)
+        dask.compute(
+            *[dask.delayed(codes)(p, target, categories) for p in parts],
+            scheduler="threads",
+            num_workers=threads,
+        )
     )
 
 
