@@ -9,7 +9,16 @@
 >>> mw.Client("http://127.0.0.1:8000").predict(df)       # doctest: +SKIP
 """
 
+import os
+
 from modelworks._lazy import lazy_getattr
+
+# Arrow's allocator (mimalloc) returns freed pages to the system at once instead of keeping them for
+# a while: a pass over a table of many files (the profile, the sample, the fit on all rows) otherwise
+# leaves a third of its peak held; 842 -> 568 MiB for the profile of a 5-million-row, 44-column table
+# (docs/benchmarks.md). Read when pyarrow loads, so it has no effect once it has; a value the user
+# set is kept.
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 
 TYPE_CHECKING = False  # typing is not imported: it is most of ``modelworks``'s start-up time
 if TYPE_CHECKING:

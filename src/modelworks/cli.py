@@ -290,15 +290,17 @@ def run_workflow(
 
         cluster = connect(settings.cluster)
         out.print(f"Dask cluster at {cluster.address}: {cluster.threads()} worker thread(s)")
-    else:
-        size = pool_size(settings.n_jobs, settings.cv)
-        if size:  # their imports (2 to 3 s) overlap reading and profiling instead of the comparison
-            FoldWorkers(size).warm()
-
     from modelworks.distributed._frame import is_large_source
 
+    large_source = is_large_source(data)
+    if settings.cluster is None:
+        size = pool_size(settings.n_jobs, settings.cv)
+        in_process = large_source and full_data and settings.models is None  # see LargeTable.settings
+        if size and not in_process:  # their imports (2 to 3 s) overlap reading and profiling
+            FoldWorkers(size).warm()
+
     large = None
-    if is_large_source(data):  # many files: profiled over all rows with Dask, compared on a sample
+    if large_source:  # many files: profiled over all rows with Dask, compared on a sample
         from modelworks.distributed._large import LargeTable
 
         large = LargeTable.open(

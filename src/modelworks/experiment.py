@@ -185,7 +185,7 @@ class Experiment:
 
             self._workers = DaskWorkers(connect(settings.cluster), settings.cv * settings.cv_repeats)
         else:
-            size = pool_size(settings.n_jobs, settings.cv)
+            size = pool_size(settings.n_jobs, settings.cv) if settings.fold_workers else 0
             self._workers = FoldWorkers(size) if size else None
         if self._workers is not None:
             self.budget.parallel = self._workers.size

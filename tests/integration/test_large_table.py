@@ -187,12 +187,30 @@ def _sample_model(whole: pd.DataFrame, target: str, model: str):
     return exp, exp.best_model, exp.pipeline(exp.best_name)[-1]
 
 
+@pytest.mark.parametrize(
+    ("models", "cluster", "in_process"),
+    [(None, None, True), (("lightgbm",), None, False), (None, "local:1", False)],
+)
+def test_full_data_fits_the_boosters_folds_in_this_process(models, cluster, in_process):
+    """--full-data without a cluster or --models: the boosters' folds in this process (the workers'
+    memory kept for the fit on all rows); --models may name a model only a worker can stop."""
+    from types import SimpleNamespace
+
+    from modelworks.distributed._large import LargeTable
+    from modelworks.search.settings import RunSettings
+
+    run = SimpleNamespace(full_data=True, cluster=cluster, threads=2, out=None)
+    settings = LargeTable.settings(run, RunSettings(models=models))  # type: ignore[arg-type]
+    assert settings.fold_workers is not in_process
+    assert (settings.ensemble, settings.bag) == (False, False)
+
+
 def test_streamed_lightgbm_is_the_in_memory_fit_on_every_row(table):
     """File by file through lightgbm.Sequence: the same booster as lightgbm.train on every prepared
     row at once (fewer rows than LightGBM's bin sample, so the same bins), one file read at a time."""
     import lightgbm
 
-    from modelworks.distributed._stream import _LIGHTGBM_DROP, fit_streamed, innermost
+    from modelworks.distributed._stream import fit_streamed, innermost, lightgbm_params
 
     parquet, _, whole = table
     files, frame, _ = _profile(str(parquet))
@@ -202,8 +220,8 @@ def test_streamed_lightgbm_is_the_in_memory_fit_on_every_row(table):
     assert facts["loads"] <= 2 * FILES  # each file read for the bins, then for the rows
 
     sample_booster = innermost(final.steps[-1][1]).booster_
-    params = {k: v for k, v in sample_booster.params.items() if k not in _LIGHTGBM_DROP}
-    params.update(num_threads=1, verbosity=-1)
+    params = lightgbm_params(sample_booster, threads=1)
+    assert params["force_col_wise"] and not params["force_row_wise"]  # no row-major copy of the bins
     X = final[:-1].transform(whole.drop(columns="y"))
     classes = list(innermost(final.steps[-1][1]).classes_)
     y = whole["y"].map({label: i for i, label in enumerate(exp.classes)}).to_numpy()
@@ -213,6 +231,7 @@ def test_streamed_lightgbm_is_the_in_memory_fit_on_every_row(table):
     )
     streamed = innermost(model.steps[-1][1]).booster_
     assert streamed.dump_model()["tree_info"] == reference.dump_model()["tree_info"]
+    assert getattr(streamed, "train_set", None) is None  # the trees alone, not the rows' state
     # the saved pipeline predicts with it, and the sample's model was left as it was
     expected = reference.predict(np.asarray(X, dtype=np.float64))
     np.testing.assert_allclose(model.predict_proba(whole.drop(columns="y"))[:, 1], expected, rtol=1e-6)

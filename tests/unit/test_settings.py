@@ -50,3 +50,13 @@ def test_experiment_takes_settings_and_keywords_override_them(churn_df) -> None:
     assert Experiment(churn_df, "will_churn", cv=3, models=["linear"]).settings.models == ("linear",)
     with pytest.raises(ConfigError, match="--cv"):
         Experiment(churn_df, "will_churn", base, cv=1)
+
+
+def test_folds_fitted_in_this_process_on_every_thread_when_asked(churn_df) -> None:
+    """``fold_workers=False`` (a large table's ``--full-data`` run): no worker processes, and each
+    fit gets the run's threads instead of one."""
+    inside = Experiment(churn_df, "will_churn", cv=3, n_jobs=2, models=["lightgbm"], fold_workers=False)
+    assert inside._workers is None
+    assert inside.pipeline("lightgbm")[-1].get_params()["n_jobs"] == 2
+    default = Experiment(churn_df, "will_churn", cv=3, n_jobs=2, models=["lightgbm"])
+    assert default._workers is not None and default._workers.size == 2

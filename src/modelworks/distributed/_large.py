@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from dataclasses import dataclass, field
@@ -164,16 +165,26 @@ class LargeTable:
     # ------------------------------------------------------------------------------ the run
     def settings(self, settings: RunSettings) -> RunSettings:
         """The experiment's settings: with ``--full-data``, the boosters that can train on all rows, and
-        neither an ensemble nor bagging."""
+        neither an ensemble nor bagging; without a cluster, their folds fitted in this process, on all
+        its threads (the worker processes' memory, some 0.25 GiB each, is kept for the fit on all
+        rows)."""
         changes: dict[str, Any] = {}
         if self.full_data:
+            where = ""
             if settings.models is None:
                 changes["models"] = DASK_MODELS
+                if self.cluster is None:  # the boosters thread well and end their own fits on time
+                    changes["fold_workers"] = False
+                    where = (
+                        f", their folds in this process on {self.threads} thread"
+                        f"{'s' if self.threads != 1 else ''} (no worker processes: their memory is kept "
+                        "for the fit on all rows)"
+                    )
             changes.update(ensemble=False, bag=False)
             which = "LightGBM and XGBoost" if settings.models is None else "the --models given"
             _say(
                 self.out,
-                f"--full-data: comparing {which} (the boosters that train on all rows), "
+                f"--full-data: comparing {which} (the boosters that train on all rows){where}, "
                 "without an ensemble or bagging",
             )
         return settings.replace(**changes)
@@ -266,6 +277,8 @@ class LargeTable:
                 )
                 return
             deadline = time.time() + left
+        gc.collect()  # what the comparison left (its folds' data, models and predictions), given back
+        release_memory()
         features = len(exp.best_model.steps[1][1].get_feature_names_out())
         target = self.profile.target["name"] if self.profile.target else ""
         if self.cluster is None:  # one machine: streamed from the files, the binned values only

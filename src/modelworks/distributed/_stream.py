@@ -117,10 +117,9 @@ def _lightgbm(
             return parts.get(self.index)[idx]
 
     sample_booster = fitted.booster_
-    params = {k: v for k, v in sample_booster.params.items() if k not in _LIGHTGBM_DROP}
-    params.update(num_threads=threads, verbosity=-1)
+    params = lightgbm_params(sample_booster, threads)
     seqs = [Part(i, len(y)) for i, y in enumerate(ys) if len(y)]
-    label = np.concatenate([y for y in ys if len(y)])
+    label = np.concatenate([y for y in ys if len(y)]).astype(np.float32)  # LightGBM's own type
     dataset = lightgbm.Dataset(
         seqs, label=label, feature_name=sample_booster.feature_name(), params=params, free_raw_data=True
     )
@@ -129,10 +128,23 @@ def _lightgbm(
     booster = lightgbm.train(params, dataset, num_boost_round=rounds, callbacks=guard)
     fit_seconds = time.perf_counter() - started
     del dataset
+    # the trees alone: the trained booster also holds the rows' bins, gradients and scores
+    booster = lightgbm.Booster(model_str=booster.model_to_string())
+    release_memory()
     fitted._Booster = booster  # what predict, predict_proba and n_estimators_ read
     fitted._best_iteration = booster.best_iteration
     fitted._best_score, fitted._evals_result = {}, {}
     return int(booster.current_iteration()), fit_seconds, len(label)
+
+
+def lightgbm_params(sample_booster: Any, threads: int) -> dict:
+    """The parameters of the fit on all rows: those of the sample's fit (as LightGBM processed them),
+    less its rounds, threads and early stopping, on ``threads`` threads, with the histograms built
+    column by column: the row-wise layout (faster on a small sample) keeps a second, row-major copy of
+    every binned value, as large again as the data set."""
+    params = {k: v for k, v in sample_booster.params.items() if k not in _LIGHTGBM_DROP}
+    params.update(num_threads=threads, verbosity=-1, force_row_wise=False, force_col_wise=True)
+    return params
 
 
 #: Parameters of the sample's fit not carried to the fit on all rows: its rounds (given), its
@@ -185,6 +197,8 @@ def _xgboost(
     fit_seconds = time.perf_counter() - started
     rows = int(matrix.num_row())
     del matrix
+    booster = booster.copy()  # the trees alone, without the training rows' prediction cache
+    release_memory()
     fitted._Booster = booster  # what get_booster, predict and predict_proba read
     return int(booster.num_boosted_rounds()), fit_seconds, rows
 
@@ -225,6 +239,7 @@ def fit_streamed(
     with reading(table), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ys = _labels(frame, target, categories, threads)
+        release_memory()
         labels_seconds = time.perf_counter() - started
         if library == "lightgbm":
             guard = [] if deadline is None else [LightGBMDeadline(deadline)]

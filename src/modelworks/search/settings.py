@@ -116,6 +116,11 @@ class RunSettings:
         Fit the cross-validation folds (and the tuner's trials) as tasks on a Dask cluster:
         ``"local:N"`` (N worker processes here) or a scheduler's address ``"tcp://HOST:PORT"``
         (:mod:`modelworks.distributed`). ``None``: worker processes of this machine.
+    fold_workers : bool
+        Without a cluster, fit the folds in single-threaded worker processes (with several cores;
+        the default), or (``False``) in this process, each fit on ``n_jobs`` threads: no worker
+        processes and their memory, what a large table's ``--full-data`` run does, whose boosters
+        use threads well and end their own fits at the deadline.
     """
 
     task: str = "auto"
@@ -139,6 +144,7 @@ class RunSettings:
     bag: bool = True
     report: bool = True
     cluster: str | None = None
+    fold_workers: bool = True
 
     def __post_init__(self) -> None:
         if self.models is not None and not isinstance(self.models, tuple):
