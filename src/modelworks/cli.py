@@ -319,7 +319,9 @@ def run_workflow(
     if large is not None:  # the fit on all rows (--full-data) keeps its time out of the comparison
         settings = large.keep_time(settings)
     exp = Experiment(df, target, settings, progress=True, console=err)
+    del df  # the experiment holds its own copy
     if large is not None:
+        large.sample = None  # the same rows: a table's sample is wide, and the fit on all rows needs room
         large.reserve(exp)
     print_cleaning(exp)
     for w in prof.warnings:
