@@ -18,14 +18,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelworks._lazy import import_detached
 from modelworks.models.boosting import booster_of
 from modelworks.models.registry import BuildContext, ModelSpec
 from modelworks.search.crossval import Pruned, Stopped
 from modelworks.search.leaderboard import ModelResult
 from modelworks.search.workers import WorkersLost
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
 
 #: Per family: parameter → (low, high, log scale, integer).
 SPACES: dict[str, dict[str, tuple[float, float, bool, bool]]] = {
@@ -110,7 +115,7 @@ def tune(
     parameters. Returns the best trial's spec, result and out-of-fold predictions,
     and the tuning record; ``None`` when no trial completed.
     """
-    import optuna
+    optuna = import_detached("optuna")  # see there: optuna keeps an import error's frames
 
     base_spec = bases[0][0]
     family = base_spec.family_name
@@ -122,7 +127,7 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_FOLDS),
     )
-    distributions: dict[str, optuna.distributions.BaseDistribution] = {
+    distributions: dict[str, BaseDistribution] = {
         name: (
             optuna.distributions.IntDistribution(int(lo), int(hi), log=log)
             if integer
