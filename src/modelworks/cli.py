@@ -313,12 +313,20 @@ def run_workflow(
         for note in notes:
             err.print(f"notice: {escape(note)}")
     detailed = profile_columns(time_budget, MAX_DETAILED_COLUMNS)
-    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed)
+    whole: dict = {}
+    if large is not None:
+        from modelworks.distributed._sample import SAMPLE_ROWS
+
+        if len(df) <= SAMPLE_ROWS:  # the sample profiled whole: its rows then are the experiment's
+            whole = {"max_rows": len(df)}
+    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed, **whole)
     if time_budget is not None:  # the promise covers loading and profiling too
         settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
     if large is not None:  # the fit on all rows (--full-data) keeps its time out of the comparison
         settings = large.keep_time(settings)
     exp = Experiment(df, target, settings, progress=True, console=err)
+    if prof.n_rows_profiled == len(df) and prof.frame is not None and prof.frame.equals(exp.data):
+        prof.frame = exp.data  # the same rows (the profile's shallow copy holds df's): one copy, not two
     del df  # the experiment holds its own copy
     if large is not None:
         large.sample = None  # the same rows: a table's sample is wide, and the fit on all rows needs room
@@ -332,7 +340,7 @@ def run_workflow(
     exp.evaluate()
     print_evaluation(exp)
     if large is not None:
-        large.finish(exp)  # --full-data: the chosen booster refitted on all rows
+        large.finish(exp, rows_of=[prof])  # --full-data: the chosen booster refitted on all rows
     report = settings.report
     extra = large.files() if large is not None else None
     path = exp.save(out_dir, extra, profile=prof, key=key)

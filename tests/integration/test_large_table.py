@@ -205,6 +205,67 @@ def test_full_data_fits_the_boosters_folds_in_this_process(models, cluster, in_p
     assert (settings.ensemble, settings.bag) == (False, False)
 
 
+def test_the_sample_waits_on_disk_during_the_fit_on_all_rows(table, monkeypatch):
+    """LargeTable.finish: while the booster trains on every row, the experiment's sample and the
+    profile's rows are not in memory (the fit does not read them); the report after it finds them."""
+    from types import SimpleNamespace
+
+    from modelworks import Experiment
+    from modelworks.distributed import _large
+    from modelworks.search.settings import RunSettings
+
+    parquet, _, whole = table
+    settings = RunSettings(models=("lightgbm",), tune=False, seed=0, n_jobs=1)
+    large = _large.LargeTable.open(str(parquet), "y", settings, full_data=True, sample_rows=3_000)
+    exp = Experiment(large.sample, "y", large.settings(settings))
+    exp.compare()
+    exp.evaluate()
+    rows = SimpleNamespace(frame=exp.data)
+    kept = (exp.data, exp.X_train, exp.X_test)
+    during = {}
+    real = _large.fit_streamed
+
+    def watched(*args, **kwargs):
+        during.update(data=exp.data, X_train=exp.X_train, X_test=exp.X_test, profile=rows.frame)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_large, "fit_streamed", watched)
+    large.finish(exp, rows_of=[rows])
+    assert during == {"data": None, "X_train": None, "X_test": None, "profile": None}
+    assert large.full is not None and large.full.done and large.full.rows == len(whole)
+    for back, before in zip((exp.data, exp.X_train, exp.X_test), kept, strict=True):
+        pd.testing.assert_frame_equal(back, before)
+    assert rows.frame is exp.data
+
+
+@pytest.mark.parametrize("source", ["folder", "csv"])
+def test_the_profile_reads_the_experiments_rows_not_a_copy(table, tmp_path, monkeypatch, source):
+    """A run keeps its rows once: the profile of a table's sample (profiled whole), or of an ordinary
+    table, draws its plots from the experiment's rows."""
+    from modelworks import cli
+    from modelworks.experiment import Experiment
+    from modelworks.search.settings import RunSettings
+
+    parquet, _, whole = table
+    data = str(parquet)
+    if source == "csv":
+        data = str(tmp_path / "t.csv")
+        whole.iloc[:2_000].to_csv(data, index=False)
+    seen = {}
+    real = Experiment.save
+
+    def save(self, path, *args, profile=None, **kwargs):
+        frame = profile.frame
+        seen.update(shared=frame is self.data, rows=len(frame), profiled=profile.n_rows_profiled)
+        return real(self, path, *args, profile=profile, **kwargs)
+
+    monkeypatch.setattr(Experiment, "save", save)
+    settings = RunSettings(models=("lightgbm",), tune=False, seed=0, n_jobs=1, report=False)
+    cli.run_workflow(data, "y", tmp_path / "bundle", settings, sample_rows=3_000)
+    rows = 3_000 if source == "folder" else 2_000
+    assert seen == {"shared": True, "rows": rows, "profiled": rows}
+
+
 def test_streamed_lightgbm_is_the_in_memory_fit_on_every_row(table):
     """File by file through lightgbm.Sequence: the same booster as lightgbm.train on every prepared
     row at once (fewer rows than LightGBM's bin sample, so the same bins), one file read at a time."""

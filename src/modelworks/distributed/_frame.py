@@ -307,9 +307,10 @@ def normalise_part(part: pd.DataFrame) -> pd.DataFrame:
     return part
 
 
-def read_frame(table: TableFiles) -> Any:
+def read_frame(table: TableFiles, columns: list[str] | None = None) -> Any:
     """The table as a lazy :class:`dask.dataframe.DataFrame`, one partition per Parquet file (or
-    row group) or per 64 MB of CSV, normalised partition by partition (:func:`normalise_part`).
+    row group) or per 64 MB of CSV, normalised partition by partition (:func:`normalise_part`);
+    with ``columns``, those alone (the files are read for them only).
 
     Raises
     ------
@@ -336,6 +337,8 @@ def read_frame(table: TableFiles) -> Any:
         frame = frame.rename(columns=dict(zip(frame.columns, names, strict=True)))
     if table.widen:
         frame = frame.astype(dict.fromkeys(table.widen, "float64"))
+    if columns is not None:  # chosen before normalising: Dask cannot carry a choice through that
+        frame = frame[columns]
     return frame.map_partitions(normalise_part, meta=normalise_part(frame._meta))
 
 

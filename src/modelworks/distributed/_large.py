@@ -17,13 +17,14 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelworks.data.target import find_target
+from modelworks.distributed._aside import set_aside
 from modelworks.distributed._frame import (
     TableFiles,
     available_memory,
@@ -228,9 +229,14 @@ class LargeTable:
             f"{self.sample_info.plan.population:,} rows{said}",
         )
 
-    def finish(self, exp: Any) -> None:
+    def finish(self, exp: Any, rows_of: Sequence[Any] = ()) -> None:
         """After the evaluation: give the kept time back, fit the chosen booster on all rows
-        (``--full-data``) when the estimate fits the budget, and attach this table to ``exp``."""
+        (``--full-data``) when the estimate fits the budget, and attach this table to ``exp``.
+
+        During the fit, the experiment's sample (its table, training and test parts) waits on disk,
+        with the ``frame`` of each object of ``rows_of`` (the run's in-memory profile): the fit does not
+        read them, and the report after it does (:func:`~modelworks.distributed._aside.set_aside`).
+        """
         from modelworks.search.budget import RESERVE
 
         if self.kept_seconds:
@@ -277,8 +283,6 @@ class LargeTable:
                 )
                 return
             deadline = time.time() + left
-        gc.collect()  # what the comparison left (its folds' data, models and predictions), given back
-        release_memory()
         features = len(exp.best_model.steps[1][1].get_feature_names_out())
         target = self.profile.target["name"] if self.profile.target else ""
         if self.cluster is None:  # one machine: streamed from the files, the binned values only
@@ -300,22 +304,26 @@ class LargeTable:
                 estimate_seconds=estimate,
             )
             return
+        # the sample's rows wait on disk: the fit does not read them, the report does
+        aside = [(exp, "data"), (exp, "X_train"), (exp, "X_test")]
+        aside += [(owner, "frame") for owner in rows_of if getattr(owner, "frame", None) is not None]
         try:
-            if cluster is None:
-                model, facts = fit_streamed(
-                    exp.best_model, unfitted, self.frame, self.table, target, threads, deadline=deadline
-                )
-            else:
-                model, facts = fit_all_rows(
-                    exp.best_model,
-                    unfitted,
-                    self.frame,
-                    self.table,
-                    target,
-                    exp.classes,
-                    cluster,
-                    deadline=deadline,
-                )
+            with set_aside(aside):
+                if cluster is None:
+                    model, facts = fit_streamed(
+                        exp.best_model, unfitted, self.frame, self.table, target, threads, deadline=deadline
+                    )
+                else:
+                    model, facts = fit_all_rows(
+                        exp.best_model,
+                        unfitted,
+                        self.frame,
+                        self.table,
+                        target,
+                        exp.classes,
+                        cluster,
+                        deadline=deadline,
+                    )
         except Exception as exc:  # the tested model is still there to save
             release_memory()
             first = str(exc).splitlines()[0][:200] if str(exc) else ""

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from modelworks.distributed._frame import TableFiles, reading, release_memory
+from modelworks.distributed._frame import TableFiles, read_frame, reading, release_memory
 from modelworks.distributed._full import LightGBMDeadline, _xgboost_deadline, codes, features, library_of
 
 #: Bytes the streamed fit holds per feature value, rounded up from the largest measured: XGBoost's
@@ -76,8 +76,7 @@ class _Partitions:
     def get(self, index: int) -> np.ndarray:
         if index != self.index:
             started = time.perf_counter()
-            self.values = np.empty((0, self.n_out), dtype=np.float64)  # free the last one first
-            release_memory()  # and what reading it left in the allocators
+            self.clear()  # the last one first, and what reading it left in the allocators
             part = self.parts[index].compute(scheduler="sync")
             self.values = features(
                 part, self.clean, self.prepare, self.target, self.categories, self.n_out, np.float64
@@ -87,12 +86,23 @@ class _Partitions:
             self.seconds += time.perf_counter() - started
         return self.values
 
+    def clear(self) -> None:
+        """Let the partition held go, and hand what it took back to the system."""
+        self.values = np.empty((0, self.n_out), dtype=np.float64)
+        self.index = None
+        release_memory()
 
-def _labels(frame: Any, target: str, categories: Any, threads: int) -> list[np.ndarray]:
-    """Each partition's training labels (class positions, or values), reading only the target."""
+
+def _labels(table: TableFiles, target: str, categories: Any, threads: int) -> list[np.ndarray]:
+    """Each partition's training labels (class positions, or values), reading only the target.
+
+    Partition by partition: read for one column, Dask would merge the Parquet files into fewer
+    partitions, and the labels must follow the partitions the features come in.
+    """
     import dask
 
-    parts = frame[[target]].to_delayed()
+    column = read_frame(table, [target])
+    parts = [column.partitions[i].to_delayed()[0] for i in range(column.npartitions)]
     return list(
         dask.compute(
             *[dask.delayed(codes)(p, target, categories) for p in parts],
@@ -128,6 +138,7 @@ def _lightgbm(
         seqs, label=label, feature_name=sample_booster.feature_name(), params=params, free_raw_data=True
     )
     dataset.construct()
+    parts.clear()  # the bins are built: the last partition, and what building them left in the allocators
     started = time.perf_counter()
     booster = lightgbm.train(params, dataset, num_boost_round=rounds, callbacks=guard)
     fit_seconds = time.perf_counter() - started
@@ -196,6 +207,7 @@ def _xgboost(
     if n_classes is not None and n_classes > 2:
         params.update(objective="multi:softprob", num_class=int(n_classes))
     matrix = xgboost.QuantileDMatrix(Parts(), max_bin=params.get("max_bin") or 256, nthread=threads)
+    parts.clear()
     started = time.perf_counter()
     booster = xgboost.train(params, matrix, num_boost_round=rounds, callbacks=guard, verbose_eval=False)
     fit_seconds = time.perf_counter() - started
@@ -242,7 +254,9 @@ def fit_streamed(
     started = time.perf_counter()
     with reading(table), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ys = _labels(frame, target, categories, threads)
+        ys = _labels(table, target, categories, threads)
+        if len(ys) != len(parts.parts):  # the rows would not be their labels' (a reader's change)
+            raise ValueError(f"the target came in {len(ys)} partitions, the features in {len(parts.parts)}")
         release_memory()
         labels_seconds = time.perf_counter() - started
         if library == "lightgbm":
