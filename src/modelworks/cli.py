@@ -280,7 +280,7 @@ def run_workflow(
     # the first line comes before the heavy imports: the user sees at once that the run started
     out.print(f"Reading {escape(str(data))}, then comparing models{budget_note}")
     from modelworks.data.load import load
-    from modelworks.data.profile import MAX_DETAILED_COLUMNS, profile
+    from modelworks.data.profile import MAX_DETAILED_COLUMNS, MAX_ROWS, profile
     from modelworks.experiment import Experiment
     from modelworks.search.budget import profile_columns
     from modelworks.search.workers import FoldWorkers, pool_size
@@ -313,13 +313,10 @@ def run_workflow(
         for note in notes:
             err.print(f"notice: {escape(note)}")
     detailed = profile_columns(time_budget, MAX_DETAILED_COLUMNS)
-    whole: dict = {}
-    if large is not None:
-        from modelworks.distributed._sample import SAMPLE_ROWS
-
-        if len(df) <= SAMPLE_ROWS:  # the sample profiled whole: its rows then are the experiment's
-            whole = {"max_rows": len(df)}
-    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed, **whole)
+    rows = MAX_ROWS
+    if large is not None and len(df) <= large.default_cap:  # profiled whole: its rows are the experiment's
+        rows = len(df)
+    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed, max_rows=rows)
     if time_budget is not None:  # the promise covers loading and profiling too
         settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
     if large is not None:  # the fit on all rows (--full-data) keeps its time out of the comparison

@@ -74,6 +74,8 @@ RATE_BINS = 5
 TOP_VALUES = 5
 #: Feature columns that get distribution fits, target rates, associations and leakage checks.
 MAX_DETAILED_COLUMNS = 200
+#: Rows profiled at most (a seeded sample of a larger table).
+MAX_ROWS = 200_000
 #: Finite values per numeric column (a seeded sample) used by the normality test and the fits.
 FIT_SAMPLE = 5000
 #: Fewer finite values than this: no normality test and no distribution fit.
@@ -380,7 +382,7 @@ def profile(
     *,
     task: str = "auto",
     kinds: dict[str, ColumnInfo] | None = None,
-    max_rows: int = 200_000,
+    max_rows: int = MAX_ROWS,
     seed: int = 0,
     max_detailed: int = MAX_DETAILED_COLUMNS,
 ) -> Profile:

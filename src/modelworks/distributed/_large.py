@@ -48,7 +48,7 @@ from modelworks.distributed._full import (
     open_cluster,
 )
 from modelworks.distributed._profile import FullProfile, profile_full
-from modelworks.distributed._sample import SampleInfo, draw_sample, plan_sample
+from modelworks.distributed._sample import SAMPLE_ROWS, SampleInfo, draw_sample, plan_sample
 from modelworks.distributed._stream import fit_streamed
 from modelworks.distributed._stream import memory_needed as streamed_memory
 from modelworks.search.settings import RunSettings
@@ -162,6 +162,9 @@ class LargeTable:
         return cls(
             table, frame, profile, sample, info, full_data, settings.cluster, threads, out=out, err=err
         )
+
+    #: The sample's default row cap: a sample no larger is profiled whole by the run.
+    default_cap = SAMPLE_ROWS
 
     # ------------------------------------------------------------------------------ the run
     def settings(self, settings: RunSettings) -> RunSettings:
