@@ -119,7 +119,7 @@ def attach(model: Any, read: Callable[[str], bytes]) -> Any:
 
 
 def _attach_keras(net: Any, read: Callable[[str], bytes]) -> None:
-    from modelworks.neural.keras_images import check_archive
+    from modelworks.neural._keras_check import check_archive
 
     stem = net.model_bytes_
     if not (isinstance(stem, str) and STEM.fullmatch(stem)):

@@ -5,16 +5,15 @@ The same network as :class:`~modelworks.neural._image_nets.ArticleCNN` (convolut
 convolution 64 → pooling → dense 128 → softmax, batch normalisation and dropout), trained by Keras'
 own ``fit`` with the same early stopping on the validation part and the run's deadline, and saved as a
 ``.keras`` file (a zip of JSON configuration and weights) that is loaded with ``safe_mode=True``, which
-refuses any serialised Python code.
+refuses any serialised Python code, by Keras 3.13.2 or later, and only after
+:func:`~modelworks.neural._keras_check.check_archive` found in it nothing but the classes saved here.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from modelworks.errors import ConfigError
+from modelworks.errors import BundleError, ConfigError
+from modelworks.neural._keras_check import check_archive, keras_version_problem
 from modelworks.neural.images import batch_for, new_history
 
-#: What the ``.keras`` archive may hold (Keras 3's format): anything else is refused before loading.
-ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
+_AGAIN = "save the bundle again with modelworks"
 
 
 def keras_module() -> Any:
@@ -208,20 +207,51 @@ def _to_bytes(model) -> bytes:
         return path.read_bytes()
 
 
-def check_archive(data: bytes) -> str | None:
-    """What is wrong with a ``.keras`` archive read from a bundle, or ``None``."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        return "is not a .keras archive"
-    extra = names - ARCHIVE_MEMBERS
-    return f"holds unexpected members ({', '.join(sorted(extra))})" if extra else None
-
-
 def _from_bytes(data: bytes):
+    """The Keras model of an archive, checked again here (whoever set ``model_bytes_``).
+
+    Raises
+    ------
+    BundleError
+        When the archive is refused, the Keras installed is older than 3.13.2, or Keras cannot build
+        the model (its safe mode refusing it included).
+    """
+    problem = check_archive(data)
+    if problem:
+        raise BundleError(f"the Keras network's archive {problem}; refusing to load it; {_AGAIN}")
     keras = keras_module()
+    problem = keras_version_problem(str(keras.__version__))
+    if problem:
+        raise BundleError(problem)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
         path.write_bytes(data)
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        try:
+            return keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:
+            text = " ".join(str(exc).split())[:200]
+            raise BundleError(
+                f"Keras could not build the network of the bundle ({type(exc).__name__}: "
+                f"{ascii(text)[1:-1]}); refusing to load it; {_AGAIN}"
+            ) from None
+
+
+def build_networks(model: Any) -> None:
+    """Build now the Keras network of every :class:`KerasImageClassifier` in ``model`` that was loaded
+    from a bundle (each is otherwise built from its archive at its first prediction).
+
+    Parameters
+    ----------
+    model : estimator
+        A loaded bundle's model (a pipeline or a classifier); one without a Keras network is left as is.
+
+    Raises
+    ------
+    BundleError
+        As :meth:`KerasImageClassifier.predict_proba` would on first use.
+    """
+    from modelworks.neural._persist import networks
+
+    for net in networks(model):
+        if isinstance(net, KerasImageClassifier) and net._model is None:
+            net._model = _from_bytes(net.model_bytes_)

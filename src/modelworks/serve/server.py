@@ -144,7 +144,8 @@ def serve_bundle(
     ConfigError
         For a bad option: no API key in the named variable, a port in use, fewer than one worker.
     BundleError
-        When the bundle is missing, modified or cannot be loaded.
+        When the bundle is missing, modified or cannot be loaded (a Keras network is built here, before
+        the port is listened on).
     """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
@@ -161,6 +162,7 @@ def serve_bundle(
     api_key = settings.api_key()
     check_port(host, port)
     threads = limit_threads()
+    from modelworks.neural.predict_images import is_image_bundle
     from modelworks.serve.app import create_app
 
     # loaded here even with several workers: a bad bundle fails now, with one line, not in each worker
@@ -173,11 +175,18 @@ def serve_bundle(
         key=key,
     )
 
+    service = app.state.service
+    if is_image_bundle(service.bundle.schema):
+        from modelworks.neural.keras_images import build_networks
+
+        # a Keras network is otherwise built from its archive at the first request: a bundle Keras
+        # refuses would start, answer /health, and fail every prediction
+        build_networks(service.bundle.model)
+
     import uvicorn
 
     config = log_config()
     logging.config.dictConfig(config)
-    service = app.state.service
     log.info(
         "modelworks serve: %s (%s, runtime %s) on http://%s:%d, %d worker(s), %d thread(s) each, API key %s",
         settings.bundle,
