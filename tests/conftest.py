@@ -85,3 +85,20 @@ def cli(tmp_path_factory) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def image_bundle(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """A small image bundle (a CNN, two epochs on 400 digits) and six of its training images.
+
+    Returns the bundle's path and the images (uint8, 8x8, grey) the serving tests upload.
+    """
+    from sklearn.datasets import load_digits
+
+    from modelworks.neural import ImageExperiment
+
+    d = load_digits()
+    X = (d.images[:400] * (255 / 16)).round().astype(np.uint8)
+    exp = ImageExperiment(X, d.target[:400], models=["cnn"], max_epochs=2, n_jobs=1, device="cpu")
+    path = exp.save(tmp_path_factory.mktemp("images") / "digits", report=False)
+    return Path(path), X[:6]

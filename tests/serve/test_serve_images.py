@@ -1,5 +1,7 @@
 """An image bundle served by a real ``modelworks serve`` process: multipart uploads answered as the
-bundle predicts them, a file that is not an image refused with 422, the key and body limit kept."""
+bundle predicts them, a file that is not an image refused with 422, the key and body limit kept.
+
+The image bundle is the session fixture ``image_bundle`` of ``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import io
 
 import httpx
 import numpy as np
-import pytest
 from PIL import Image
 from serve_support import API_KEY, API_KEY_ENV
 
@@ -18,19 +19,6 @@ def _png(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img, mode="L").save(buf, format="PNG")
     return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def image_bundle(tmp_path_factory):
-    from sklearn.datasets import load_digits
-
-    from modelworks.neural import ImageExperiment
-
-    d = load_digits()
-    X = (d.images[:400] * (255 / 16)).round().astype(np.uint8)
-    exp = ImageExperiment(X, d.target[:400], models=["cnn"], max_epochs=2, n_jobs=1, device="cpu")
-    path = exp.save(tmp_path_factory.mktemp("images") / "digits", report=False)
-    return path, X[:6]
 
 
 def test_uploads_are_answered_as_the_bundle_predicts(start_server, image_bundle):

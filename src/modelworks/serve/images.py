@@ -2,14 +2,14 @@
 
 ``POST /predict`` and ``/predict_proba`` take one or more files (any field name); each is decoded with
 Pillow, converted and resized as the model's training images were, and answered in upload order with
-its file name. A part that is not an image gets 422 naming it; the body limit and the API key are
-today's server's (:mod:`modelworks.serve.body`, :mod:`modelworks.serve.auth`).
+its file name. The body is parsed by :func:`modelworks.serve.uploads.uploaded_files` (python-multipart,
+with limits: a malformed upload gets a 4xx, never a 5xx). A part that is not an image gets 422 naming
+it; the body limit and the API key are today's server's (:mod:`modelworks.serve.body`,
+:mod:`modelworks.serve.auth`).
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from modelworks.errors import DataError
 from modelworks.serve.body import read_body
 from modelworks.serve.encode import dumps
 from modelworks.serve.problems import Problem
+from modelworks.serve.uploads import uploaded_files
 
 _JSON = "application/json"
 
@@ -37,34 +38,23 @@ class ImageService:
     runtime: str = "sklearn"
 
 
-def uploaded_files(body: bytes, content_type: str | None) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of every file part of a ``multipart/form-data`` body.
-
-    Raises
-    ------
-    Problem
-        415 for another media type, 400 for a malformed body or one without a file.
-    """
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media != "multipart/form-data":
-        raise Problem(415, "send images as multipart/form-data (for example curl -F 'file=@photo.png')")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise Problem(400, "the multipart body could not be read; check its boundary")
-    files = []
-    for part in message.iter_parts():
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes | bytearray) and (part.get_filename() or payload):
-            name = part.get_filename() or part.get_param("name", header="content-disposition") or ""
-            files.append((str(name), bytes(payload)))
-    if not files:
-        raise Problem(400, "the request holds no file; upload at least one image")
-    return files
-
-
 def create_image_app(bundle: Bundle, *, max_rows: int, max_body_bytes: int) -> FastAPI:
-    """Endpoints of an image bundle (the middlewares are added by the caller)."""
+    """Endpoints of an image bundle (the middlewares are added by the caller).
+
+    Parameters
+    ----------
+    bundle : Bundle
+        A loaded image bundle.
+    max_rows : int
+        Most images per request (413 beyond).
+    max_body_bytes : int
+        Largest request body (413 beyond).
+
+    Returns
+    -------
+    FastAPI
+        The app; ``app.state.service`` holds the :class:`ImageService`.
+    """
     from modelworks.neural._image_data import decode
 
     schema, model = bundle.schema, bundle.model
@@ -73,7 +63,7 @@ def create_image_app(bundle: Bundle, *, max_rows: int, max_body_bytes: int) -> F
     labels = [str(c) for c in model.classes_]
 
     def answer(body: bytes, content_type: str | None, proba: bool) -> Response:
-        files = uploaded_files(body, content_type)
+        files = uploaded_files(body, content_type, max_files=max_rows)
         if len(files) > max_rows:
             raise Problem(413, f"{len(files)} images in one request; the limit is {max_rows}")
         images = []
@@ -150,3 +140,6 @@ def create_image_app(bundle: Bundle, *, max_rows: int, max_body_bytes: int) -> F
         return Response(health_bytes, media_type=_JSON)
 
     return app
+
+
+__all__ = ["ImageService", "create_image_app", "uploaded_files"]
