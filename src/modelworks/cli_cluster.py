@@ -55,9 +55,12 @@ def run_cluster(
     from modelworks.cluster.clustering import Clustering
 
     if cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
-        from modelworks.distributed import connect
+        from modelworks.distributed import cluster_warning, connect
 
-        connection = connect(cluster)
+        note = cluster_warning(cluster)
+        if note is not None:
+            err.print(f"warning: {escape(note)}")
+        connection = connect(cluster, warn=False)
         out.print(f"Dask cluster at {connection.address}: {connection.threads()} worker thread(s)")
 
     cl = Clustering(
