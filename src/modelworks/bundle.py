@@ -74,6 +74,7 @@ from modelworks._bundle_trust import (
 from modelworks._skops import compacted, expand, skops_io
 from modelworks.data.schema import json_safe
 from modelworks.errors import BundleError
+from modelworks.options import RUNTIMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -489,9 +490,6 @@ def verify(path: str | os.PathLike, key: bytes | str | None = None) -> dict:
             "remove them or save the bundle again"
         )
     return manifest
-
-
-RUNTIMES = ("auto", "onnx", "sklearn")
 
 
 def _read_verified(root: Path, manifest: dict, name: str) -> bytes:

@@ -126,6 +126,15 @@ def check_writable(path: Path, *, file: bool = False) -> None:
         ) from None
 
 
+def check_bundle_out(path: Path) -> None:
+    """Refuse a bundle ``--out`` before any work: unwritable, or a folder modelworks may not replace
+    (another tool's, a modified bundle, a file), so that no fit is wasted on a refusal at the end."""
+    from modelworks._bundle_write import existing_bundle
+
+    check_writable(path)
+    existing_bundle(Path(path))
+
+
 def _key(env: str | None, *, sign: bool) -> bytes | None:
     """The signing or verifying key held in environment variable ``env`` (read before any work)."""
     if env is None:
@@ -274,7 +283,7 @@ def run_workflow(
     """
     started = time.perf_counter()
     time_budget = settings.time_budget
-    check_writable(out_dir)
+    check_bundle_out(out_dir)
     key = _key(sign_key_env, sign=True)
     budget_note = f" within {time_budget:g}s" if time_budget is not None else ""
     # the first line comes before the heavy imports: the user sees at once that the run started
@@ -286,9 +295,12 @@ def run_workflow(
     from modelworks.search.workers import FoldWorkers, pool_size
 
     if settings.cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
-        from modelworks.distributed import connect
+        from modelworks.distributed import cluster_warning, connect
 
-        cluster = connect(settings.cluster)
+        note = cluster_warning(settings.cluster)
+        if note is not None:
+            err.print(f"warning: {escape(note)}")
+        cluster = connect(settings.cluster, warn=False)
         out.print(f"Dask cluster at {cluster.address}: {cluster.threads()} worker thread(s)")
     from modelworks.distributed._frame import is_large_source
 
@@ -369,9 +381,10 @@ DaskCluster = Annotated[
     str | None,
     typer.Option(
         "--cluster",
-        help="Fit on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT (a running "
-        "dask scheduler); run: folds and tuning trials, cluster: the stability resamples. Needs "
-        "modelworks\\[dask].",
+        help="Fit on a Dask cluster: local:N (N worker processes here), tcp://HOST:PORT or "
+        "tls://HOST:PORT (a running dask scheduler, which must be trusted; tls:// takes certificates "
+        "from MODELWORKS_TLS_CA_FILE, MODELWORKS_TLS_CERT, MODELWORKS_TLS_KEY); run: folds and tuning "
+        "trials, cluster: the stability resamples. Needs modelworks\\[dask].",
     ),
 ]
 
@@ -485,11 +498,8 @@ def run(
             raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
         if cluster is not None:
             raise ConfigError("--cluster applies to tables; images train one network at a time, here")
-        if backend not in ("torch", "keras"):
-            raise ConfigError(f"--backend must be torch or keras (got {backend!r})")
-        if device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"--device must be auto, cpu or cuda (got {device!r})")
-        check_writable(out_path)
+        check_image_options(time_budget, seed, test_size, max_epochs, backend, device, augment)
+        check_bundle_out(out_path)
         tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
         path = run_images(
             data,
@@ -555,6 +565,29 @@ def run(
         log_bundle(tracker, path, {**run_options(given, data), "full_data": full_data}, out)
 
 
+def check_image_options(
+    time_budget: float | None,
+    seed: int,
+    test_size: float | None,
+    max_epochs: int,
+    backend: str,
+    device: str,
+    augment: str,
+) -> None:
+    """The options of a run on images, checked before any image is read (as a table run's are)."""
+    from modelworks.neural.images import AUGMENTS
+    from modelworks.options import check_at_least, check_budget, check_choice, check_seed, check_share
+
+    check_budget(time_budget)
+    check_seed(seed)
+    if test_size is not None:
+        check_share(test_size, "--test-size", example=0.25)
+    check_at_least(max_epochs, 1, "--max-epochs", 30)
+    check_choice(backend, ("torch", "keras"), "--backend")
+    check_choice(device, ("auto", "cpu", "cuda"), "--device")
+    check_choice(augment, AUGMENTS, "--augment")
+
+
 def _parse_costs(costs: str | None) -> tuple[float, float] | None:
     if not costs:
         return None
@@ -583,7 +616,8 @@ def demo(
         from modelworks.cli_images import run_images
         from modelworks.data.demo import write_digits
 
-        check_writable(out_dir)
+        check_image_options(time_budget, seed, None, 30, "torch", "auto", "shift")
+        check_bundle_out(out_dir)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             folder = write_digits(Path(tmp) / "digits")
@@ -651,9 +685,15 @@ def cluster(
     """Find clusters in DATA: compare methods and k with evidence, explain each cluster, save a bundle
     whose predict assigns new rows."""
     from modelworks.cli_cluster import run_cluster
+    from modelworks.cluster._options import check_cluster_options
 
+    check_cluster_options(method=method, k=k, time_budget=time_budget, seed=seed, scaling=scaling)
+    if cluster is not None:
+        from modelworks.distributed._connect import check_cluster  # no Dask import
+
+        cluster = check_cluster(cluster)
     path = _default_out(data, out_dir, "-clusters")
-    check_writable(path)
+    check_bundle_out(path)
     tracker = open_store(track, data, out, "-clusters")
     path = run_cluster(
         data,
@@ -697,9 +737,11 @@ def anomalies(
 ) -> None:
     """Score every row of DATA for how unusual it is, flag those above a threshold and say why."""
     from modelworks.cli_cluster import run_anomalies
+    from modelworks.cluster._options import check_anomaly_options
 
+    check_anomaly_options(contamination=contamination, seed=seed, scaling=scaling)
     path = _default_out(data, out_dir, "-anomalies")
-    check_writable(path)
+    check_bundle_out(path)
     tracker = open_store(track, data, out, "-anomalies")
     path = run_anomalies(
         data,
@@ -764,6 +806,9 @@ def compare(
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
 ) -> None:
     """Rank models across several runs (datasets or seeds): Friedman test, Nemenyi post-hoc."""
+    from modelworks.options import check_share
+
+    check_share(alpha, "--alpha", example=0.05)
     from modelworks.evaluate.metrics import METRICS
     from modelworks.evaluate.runs import run_scores
     from modelworks.evaluate.stats import friedman_nemenyi
@@ -824,11 +869,11 @@ def predict(
 
     from modelworks.bundle import load_bundle
     from modelworks.data.load import iter_chunks
-    from modelworks.errors import ConfigError
+    from modelworks.options import RUNTIMES, check_at_least, check_choice
     from modelworks.predict import merge_notices, predict_rows
 
-    if chunk_rows < 1:
-        raise ConfigError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
+    check_at_least(chunk_rows, 1, "--chunk-rows", 50_000)
+    check_choice(runtime, RUNTIMES, "--runtime")
     if out_file is not None:
         check_writable(out_file, file=True)
     loaded = load_bundle(bundle, runtime=runtime, key=_key(verify_key_env, sign=False))
@@ -951,6 +996,13 @@ def serve(
     verify_key_env: VerifyKey = None,
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict and /predict_proba, GET /schema, /health, /metadata."""
+    from modelworks.options import RUNTIMES, check_at_least, check_choice, check_port, check_positive
+
+    check_port(port)
+    check_at_least(workers, 1, "--workers", 2)
+    check_choice(runtime, RUNTIMES, "--runtime")
+    check_at_least(max_rows, 1, "--max-rows", 10_000)
+    check_positive(max_body_mb, "--max-body-mb", 10)
     from modelworks.serve.server import serve_bundle
 
     serve_bundle(

@@ -28,7 +28,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from modelworks.data._frames import row_hashes
-from modelworks.data.checks import check_classes, check_features, target_copies
+from modelworks.data.checks import check_classes, check_features, check_not_only_copies, target_copies
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import consolidated, load
 from modelworks.data.profile import MAX_DETAILED_COLUMNS, Profile, profile
@@ -237,6 +237,7 @@ class Experiment:
         keep = y.notna()
         self.cleaning.missing_target_rows = int((~keep).sum())
         df = consolidated(df.loc[keep].reset_index(drop=True))
+        check_not_only_copies(df.drop(columns=[self.target]), df[self.target])
         groups = row_groups(df)
         self.cleaning.duplicates_dropped = self.drop_duplicates
         if groups is not None:

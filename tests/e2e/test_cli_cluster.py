@@ -69,7 +69,7 @@ def test_anomalies_flag_the_far_row_and_predict_scores_it(cli, table):
         (["cluster", "constant.csv"], "no column is usable"),
         (["cluster", "empty.csv"], "entirely missing"),
         (["cluster", "rows.csv", "--exclude", "nope"], "does not have"),
-        (["anomalies", "rows.csv", "--contamination", "0.9"], "between 0 and 0.5"),
+        (["anomalies", "rows.csv", "--contamination", "0.9"], "above 0 and at most 0.5"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, table, args, message):

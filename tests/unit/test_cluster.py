@@ -138,7 +138,7 @@ def test_a_fixed_k_is_kept(blobs):
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"method": "spectral"}, ConfigError, "method must be"),
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"k": "two"}, ConfigError, "k must be 'auto'"),
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"exclude": ("zz",)}, ConfigError, "does not have"),
-        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"method": "dbscan", "k": 3}, ConfigError, "leave k as auto"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"method": "dbscan", "k": 3}, ConfigError, "leave --k as auto"),
     ],
 )
 def test_bad_input_is_one_clear_sentence(frame, kwargs, error, message):
@@ -187,5 +187,5 @@ def test_contamination_sets_the_share_flagged():
     an = Anomalies(df, contamination=0.05, seed=0).fit()
     assert an.is_anomaly_.sum() == pytest.approx(20, abs=1)
     assert "5.00%" in an.threshold_rule
-    with pytest.raises(ConfigError, match="between 0 and 0.5"):
+    with pytest.raises(ConfigError, match="above 0 and at most 0.5"):
         Anomalies(df, contamination=0.7)

@@ -217,8 +217,14 @@ def test_cli_runs_and_predicts_a_folder(digits_dir, cli, tmp_path):
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["path"] + [str(k) for k in range(10)] and len(frame) == 4
     np.testing.assert_allclose(frame.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
+    # an unreadable file is skipped and named, as ``run`` does, not the whole folder refused
     (new / "bad.png").write_bytes(b"not really a png")
     done = cli("predict", bundle, new, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "skipped 1 unreadable image(s):" in done.stderr and "bad.png" in done.stderr
+    assert "bad.png" not in done.stdout and len(done.stdout.strip().splitlines()) == 1 + 4
+    # one file that does not decode, given alone, leaves nothing to predict: refused in one line
+    done = cli("predict", bundle, new / "bad.png", cwd=tmp_path)
     assert done.returncode == 2 and "bad.png is not a readable image" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -242,7 +248,7 @@ def test_experiment_refuses_classes_too_small_to_split():
     y[0] = 99  # one image of its own class
     from modelworks.neural.image_experiment import ImageExperiment
 
-    with pytest.raises(ConfigError, match="fewer than 3 images"):
+    with pytest.raises(ConfigError, match=r"class\(es\) 99 \(1\) have fewer than the 3 images"):
         ImageExperiment(X, y)
 
 

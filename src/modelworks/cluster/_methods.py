@@ -21,9 +21,6 @@ from sklearn.neighbors import NearestNeighbors
 
 from modelworks.cluster._assign import NearestAssigner
 
-PARTITIONING = ("kmeans", "gmm", "agglomerative")
-DENSITY = ("dbscan", "hdbscan")
-METHODS = PARTITIONING + DENSITY
 LABELS = {
     "kmeans": "k-means",
     "gmm": "Gaussian mixture",

@@ -18,13 +18,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
 
+from modelworks.cluster._options import SCALINGS
+from modelworks.data.checks import check_finite
 from modelworks.data.kinds import infer_kinds
 from modelworks.data.load import consolidated
 from modelworks.errors import ConfigError, DataError
+from modelworks.options import check_choice
 from modelworks.prepare.clean import TableCleaner
 from modelworks.prepare.columns import MISSING_LEVEL, Layout
-
-SCALINGS = ("standard", "robust")
 
 
 @dataclass
@@ -82,6 +83,7 @@ def read_table(
             )
     if len(df) < 3:
         raise DataError(f"{what} needs at least 3 rows; the table has {len(df)}")
+    check_finite(df.drop(columns=[*exclude, *([label] if label else [])]))
     df = consolidated(df.reset_index(drop=True))
     dropped = [{"name": c, "reason": "excluded (--exclude)"} for c in exclude]
     if label:
@@ -114,8 +116,7 @@ def read_table(
 
 def encoder(columns: list[dict], scaling: str = "standard") -> Pipeline:
     """Unfitted pipeline from raw rows to the numeric matrix distances are computed on."""
-    if scaling not in SCALINGS:
-        raise ConfigError(f"scaling must be one of {', '.join(SCALINGS)} (got {scaling!r})")
+    check_choice(scaling, SCALINGS, "--scaling")
     layout = Layout.from_columns(columns)
     steps: list[tuple] = []
     if layout.numeric:

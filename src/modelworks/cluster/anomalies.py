@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from modelworks.cluster._detect import DETECTORS, LABELS, AnomalyScorer
+from modelworks.cluster._options import check_anomaly_options
 from modelworks.cluster._pca import Projection, project
 from modelworks.cluster._table import Table, encode, read_table
 from modelworks.cluster.clustering import _as_frame
@@ -65,8 +66,7 @@ class Anomalies:
         started: float | None = None,
     ):
         self.started = time.perf_counter() if started is None else started
-        if contamination is not None and not 0 < contamination < 0.5:
-            raise ConfigError(f"contamination must be between 0 and 0.5 (got {contamination})")
+        check_anomaly_options(contamination=contamination, seed=seed, scaling=scaling)
         frame, self.source = _as_frame(data)
         self.data: Table = read_table(frame, exclude=tuple(exclude), label=label, what="anomaly detection")
         self.contamination, self.seed, self.scaling, self.label_column = contamination, seed, scaling, label

@@ -26,6 +26,7 @@ from modelworks.cluster import _evidence as ev
 from modelworks.cluster import _methods as mt
 from modelworks.cluster import _stability
 from modelworks.cluster._explain import ClusterProfile, feature_tests, profile_clusters, standardised_centres
+from modelworks.cluster._options import DENSITY, METHODS, PARTITIONING, check_cluster_options
 from modelworks.cluster._pca import Projection, project
 from modelworks.cluster._table import Table, encode, read_table
 from modelworks.errors import ConfigError
@@ -124,19 +125,7 @@ class Clustering:
         cluster: str | None = None,
     ):
         self.started = time.perf_counter() if started is None else started
-        if method not in ("auto", "all", *mt.METHODS):
-            raise ConfigError(f"method must be auto, all or one of {', '.join(mt.METHODS)} (got {method!r})")
-        if k != "auto":
-            try:
-                k = int(k)
-            except (TypeError, ValueError):
-                raise ConfigError(f"k must be 'auto' or a whole number of clusters (got {k!r})") from None
-            if k < 2:
-                raise ConfigError(f"k must be at least 2 clusters (got {k})")
-            if method in mt.DENSITY:
-                raise ConfigError(f"{method} finds its own number of clusters; leave k as auto")
-        if time_budget is not None and time_budget <= 0:
-            raise ConfigError(f"time budget must be positive (got {time_budget})")
+        k = check_cluster_options(method=method, k=k, time_budget=time_budget, seed=seed, scaling=scaling)
         frame, self.source = _as_frame(data)
         self.data: Table = read_table(frame, exclude=tuple(exclude), label=label)
         n = len(self.data.X)
@@ -179,9 +168,9 @@ class Clustering:
             )
         ks = list(range(2, top + 1)) if self.k == "auto" else [int(self.k)]
         methods = (
-            mt.PARTITIONING
+            PARTITIONING
             if self.method == "auto"
-            else mt.METHODS
+            else METHODS
             if self.method == "all"
             else (self.method,)
         )
@@ -208,7 +197,7 @@ class Clustering:
         deadline = None if self.time_budget is None else time.perf_counter() + FIT_SHARE * self._left()
         self.skipped: list[str] = []
         for k in sorted(ks, key=lambda k: (abs(k - k_star), k)):
-            for method in (m for m in methods if m in mt.PARTITIONING):
+            for method in (m for m in methods if m in PARTITIONING):
                 if deadline is not None and time.perf_counter() > deadline and k != k_star:
                     self.skipped.append(f"{mt.LABELS[method]}, k = {k}")
                     continue
@@ -225,7 +214,7 @@ class Clustering:
             fits.append(mt.dbscan(Zs, self.dbscan_settings_["eps"], self.dbscan_settings_["min_samples"]))
         if "hdbscan" in methods:
             fits.append(mt.hdbscan(Zs))
-        fits.sort(key=lambda f: (mt.METHODS.index(f.method), f.k or 0))
+        fits.sort(key=lambda f: (METHODS.index(f.method), f.k or 0))
         self.linkage_ = tree
         rows = []
         for f in fits:
@@ -245,7 +234,7 @@ class Clustering:
             )
         table = pd.DataFrame(rows)
         self._stability(table, fits, Zs)
-        if self.method in mt.DENSITY:
+        if self.method in DENSITY:
             index, why = 0, f"{mt.LABELS[self.method]} asked for; it found {fits[0].n_clusters} cluster(s)"
         elif (table["n_clusters"] == k_star).any():
             index, why = ev.choose(table, k_star)

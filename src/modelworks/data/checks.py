@@ -17,6 +17,13 @@ def check_features(X: pd.DataFrame) -> None:
             f"column(s) {', '.join(repr(c) for c in empty)} are entirely missing; "
             "drop them or fill them in before training"
         )
+    check_finite(X)
+
+
+def check_finite(X: pd.DataFrame) -> None:
+    """Refuse numeric columns holding infinite values: every command follows this one rule (``run``,
+    ``cluster``, ``anomalies``), since no model or distance is defined on them and guessing what they
+    stand for (a cap? a missing value?) is the user's call."""
     # numbers checked in one block: a wide table has thousands of columns
     numbers = [
         i
@@ -61,15 +68,21 @@ def target_copies(X: pd.DataFrame, y: pd.Series) -> list[str]:
     """Columns that copy the target: a one-to-one relabelling of it (leakage).
 
     A column counts when its values determine the target exactly and the target determines them, on a
-    target that repeats (on a target unique per row, every identifier would qualify; those are dropped
-    as identifiers). Columns with missing values are not considered.
+    target that repeats. On a target unique per row (a continuous one) every identifier would qualify,
+    so there only a column holding the target's very values counts. Columns with missing values are not
+    considered.
     """
     n_target = y.nunique(dropna=True)
-    if n_target < 2 or n_target == len(y):
+    if n_target < 2:
         return []
     labels = y.astype(str).to_numpy()
     counts = nunique(X)
     copies = []
+    if n_target == len(y):  # only the target's very values count here (identifiers are dropped anyway)
+        for c in counts.index[counts == n_target]:
+            if _equal_values(X[c], y):
+                copies.append(str(c))
+        return copies
     for c in counts.index[counts == n_target]:
         x = X[c]
         if x.isna().any():
@@ -78,3 +91,32 @@ def target_copies(X: pd.DataFrame, y: pd.Series) -> list[str]:
         if len(pairs) == n_target:
             copies.append(str(c))
     return copies
+
+
+def _equal_values(x: pd.Series, y: pd.Series) -> bool:
+    """Whether ``x`` holds exactly ``y``'s values, row by row (as numbers where both are numbers)."""
+    if x.isna().any():
+        return False
+    numeric = pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y)
+    if numeric and not (pd.api.types.is_bool_dtype(x) or pd.api.types.is_bool_dtype(y)):
+        a = x.to_numpy(dtype="float64", na_value=np.nan)
+        b = y.to_numpy(dtype="float64", na_value=np.nan)
+        return bool(np.array_equal(a, b))
+    return bool((x.astype(str).to_numpy() == y.astype(str).to_numpy()).all())
+
+
+def check_not_only_copies(X: pd.DataFrame, y: pd.Series) -> None:
+    """Refuse a table whose every feature column copies the target: nothing would be left to learn.
+
+    Raises
+    ------
+    DataError
+        Naming the copies and the fix.
+    """
+    copies = target_copies(X, y)
+    if copies and len(copies) == X.shape[1]:
+        names = ", ".join(repr(c) for c in copies)
+        raise DataError(
+            f"column(s) {names} copy the target {str(y.name)!r} exactly (leakage) and no other column is "
+            "left to learn from; remove them and give the columns known before the target is"
+        )

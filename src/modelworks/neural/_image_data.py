@@ -130,7 +130,7 @@ def read_folder(root: str | Path) -> ImageSet:
     if skipped:
         notices.append(f"skipped {len(skipped)} file(s) that are not images (by suffix)")
     if bad:
-        notices.append(f"skipped {len(bad)} unreadable image(s): {', '.join(bad[:NAMED])}")
+        notices.append(unreadable_notice(bad))
     if len({label for _, label in kept}) < 2:
         raise DataError(f"{root} has readable images of fewer than two classes; check the files")
     X, more = stack(images)
@@ -222,6 +222,41 @@ def decode(data: bytes, size: tuple[int, int], channels: int, name: str = "the u
     return _as_array(_open(io.BytesIO(data), name), size, channels)
 
 
-def read_files(paths: list[Path], size: tuple[int, int], channels: int) -> np.ndarray:
-    """Image files as one array for a model of ``size`` and ``channels``."""
-    return np.stack([_as_array(_open(p, str(p)), size, channels) for p in paths])
+def unreadable_notice(names: list[str]) -> str:
+    """The one notice of files skipped because they do not decode (``run`` and ``predict`` alike)."""
+    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
+    return f"skipped {len(names)} unreadable image(s): {', '.join(names[:NAMED])}{more}"
+
+
+def read_files(
+    paths: list[Path], size: tuple[int, int], channels: int
+) -> tuple[np.ndarray, list[Path], list[str]]:
+    """Image files as one array for a model of ``size`` and ``channels``.
+
+    Returns
+    -------
+    X : ndarray
+        The images that decode, in the order given.
+    kept : list of Path
+        Their files.
+    bad : list of str
+        The files that do not decode (skipped, as :func:`read_folder` skips them).
+
+    Raises
+    ------
+    DataError
+        When no file decodes (the message names the first).
+    """
+    arrays, kept, bad = [], [], []
+    first_error: DataError | None = None
+    for p in paths:
+        try:
+            arrays.append(_as_array(_open(p, str(p)), size, channels))
+            kept.append(p)
+        except DataError as exc:
+            first_error = first_error or exc
+            bad.append(str(p))
+    if not arrays:
+        assert first_error is not None
+        raise first_error
+    return np.stack(arrays), kept, bad

@@ -9,6 +9,7 @@ difference (:mod:`modelworks.evaluate.stats`).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from modelworks.errors import ConfigError
 from modelworks.neural._image_data import ImageSet, from_arrays
 from modelworks.neural.images import AUGMENTS, ImageClassifier, resolve_device
+from modelworks.options import check_at_least, check_budget, check_seed, check_share
 
 #: The networks compared, in order (the article's first: it is also the simpler).
 MODELS = {"cnn": "Convolutional network (the article's)", "resnet": "Residual network"}
@@ -73,6 +75,68 @@ class ImageEvaluation:
     probabilities: dict[str, np.ndarray]
     metrics: dict[str, dict[str, Any]]
     comparisons: list[dict] = field(default_factory=list)
+
+
+def _parts(n: int, share: float) -> tuple[int, int]:
+    """Sizes of scikit-learn's split of ``n`` rows holding out ``share`` (held out rounded up)."""
+    held = math.ceil(share * n)
+    return n - held, held
+
+
+def _split(rows: np.ndarray, share: float, labels: np.ndarray, seed: int, part: str):
+    """scikit-learn's stratified split, its refusal (a class too small for it) as one sentence."""
+    try:
+        return train_test_split(rows, test_size=share, stratify=labels, random_state=seed)
+    except ValueError as exc:  # check_split_sizes is meant to come first; this is the last word
+        raise ConfigError(
+            f"the images cannot be split into a stratified {part} part ({exc}); add images per class"
+        ) from None
+
+
+def check_split_sizes(counts: dict, test_size: float | None, val_size: float) -> None:
+    """Refuse classes too small for the stratified splits used: test (unless given), then validation.
+
+    Each split needs at least one image of every class on each side, and each class at least two
+    images in what it splits. ``test_size`` is ``None`` when a test set is given.
+
+    Raises
+    ------
+    ConfigError
+        Naming the classes short of images (and how many each needs), or how many images in all the
+        parts need.
+    """
+    shares = [s for s in (test_size, val_size) if s is not None]
+
+    def fits_class(c: int) -> bool:
+        for share in shares:
+            if c < 2:
+                return False
+            c, _ = _parts(c, share)
+        return c >= 1
+
+    def fits_total(n: int, k: int) -> bool:
+        for share in shares:
+            n, held = _parts(n, share)
+            if held < k or n < k:
+                return False
+        return True
+
+    need = next(c for c in range(1, 10_000) if fits_class(c))
+    few = {c: n for c, n in counts.items() if n < need}
+    parts = "a test part and a validation part" if test_size is not None else "a validation part"
+    if few:
+        shown = ", ".join(f"{c!s} ({n})" for c, n in list(few.items())[:5]) + (" …" if len(few) > 5 else "")
+        raise ConfigError(
+            f"class(es) {shown} have fewer than the {need} images each class needs for {parts} with "
+            "every class in each: add images or remove the class"
+        )
+    k, total = len(counts), sum(counts.values())
+    if not fits_total(total, k):
+        least = next(n for n in range(total, 10_000_000) if fits_total(n, k))
+        raise ConfigError(
+            f"{total} images are too few for {parts} that hold each of the {k} classes: at least "
+            f"{least} are needed; add images"
+        )
 
 
 class ImageExperiment:
@@ -147,8 +211,11 @@ class ImageExperiment:
             models = ["cnn"]
         if augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, not {augment!r}")
-        if not (0 < test_size < 1 and 0 < val_size < 1):
-            raise ConfigError("test_size and val_size must be between 0 and 1")
+        check_share(test_size, "--test-size", example=0.25)
+        check_share(val_size, "val_size", example=0.15)
+        check_budget(time_budget)
+        check_at_least(max_epochs, 1, "--max-epochs", 30)
+        check_seed(seed)
         self.data = data
         self.time_budget = time_budget
         self.models = list(models)
@@ -162,12 +229,7 @@ class ImageExperiment:
         self.on_epoch = on_epoch
         self.classes = data.classes
         counts = {c: int(n) for c, n in zip(*np.unique(data.y, return_counts=True), strict=True)}
-        if min(counts.values()) < 3:
-            few = [c for c, n in counts.items() if n < 3]
-            raise ConfigError(
-                f"class(es) {', '.join(map(str, few))} have fewer than 3 images; a test and a validation "
-                "part need at least one each: add images or remove the class"
-            )
+        check_split_sizes(counts, None if test is not None else test_size, val_size)
         rows = np.arange(len(data.y))
         if test is not None:  # appended after the training images: the rows stay one index space
             held = test if isinstance(test, ImageSet) else from_arrays(*test, source="the test set")
@@ -180,11 +242,9 @@ class ImageExperiment:
             )
             self.train_rows, self.test_rows = rows, np.arange(len(rows), len(self.labels))
         else:
-            self.train_rows, self.test_rows = train_test_split(
-                rows, test_size=test_size, stratify=data.y, random_state=seed
-            )
-        self.fit_rows, self.val_rows = train_test_split(
-            self.train_rows, test_size=val_size, stratify=self.labels[self.train_rows], random_state=seed
+            self.train_rows, self.test_rows = _split(rows, test_size, self.labels, seed, "test")
+        self.fit_rows, self.val_rows = _split(
+            self.train_rows, val_size, self.labels[self.train_rows], seed, "validation"
         )
         self.results: list[ImageResult] = []
         self._evaluation: ImageEvaluation | None = None

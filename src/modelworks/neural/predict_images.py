@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelworks.errors import DataError
-from modelworks.neural._image_data import SUFFIXES, read_files, read_npz
+from modelworks.neural._image_data import SUFFIXES, read_files, read_npz, unreadable_notice
 
 
 def image_files(path: str | Path) -> tuple[list[Path], int]:
@@ -29,7 +29,8 @@ def predict_images(
     model, schema: dict, path: str | Path, proba: bool = False
 ) -> tuple[pd.DataFrame, list[str]]:
     """A frame with ``path`` and ``prediction`` (or one probability column per class) for every image,
-    and notices. Images are converted and resized as the model's training images were."""
+    and notices. Images are converted and resized as the model's training images were; a file that
+    does not decode is skipped and named in a notice (an error when none decodes)."""
     size = (schema["input"]["height"], schema["input"]["width"])
     channels = schema["input"]["channels"]
     notices: list[str] = []
@@ -46,8 +47,10 @@ def predict_images(
         files, others = image_files(path)
         if others:
             notices.append(f"passed over {others} file(s) that are not images (by suffix)")
-        X = read_files(files, size, channels)
-        names = [str(f) for f in files]
+        X, kept, bad = read_files(files, size, channels)
+        if bad:  # as ``run`` does: skipped and named, never the whole folder refused for one file
+            notices.append(unreadable_notice(bad))
+        names = [str(f) for f in kept]
     frame = pd.DataFrame({"path": names})
     if proba:
         p = model.predict_proba(X)

@@ -9,13 +9,17 @@ instead, before any data is read.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 from modelworks.errors import ConfigError
-
-#: Seeds are given to NumPy and scikit-learn, which take 32-bit unsigned integers.
-MAX_SEED = 2**32 - 1
+from modelworks.options import (
+    MAX_SEED,
+    check_at_least,
+    check_budget,
+    check_choice,
+    check_seed,
+    check_share,
+)
 
 
 def check_options(
@@ -26,7 +30,7 @@ def check_options(
     cv_repeats: int = 1,
     test_size: float = 0.2,
 ) -> None:
-    """Refuse option values no run could honour.
+    """Refuse option values no run could honour (the checks of :mod:`modelworks.options`).
 
     Raises
     ------
@@ -34,18 +38,11 @@ def check_options(
         If the budget is not a positive finite number of seconds, the seed is outside
         ``0..MAX_SEED``, ``cv < 2``, ``cv_repeats < 1`` or ``test_size`` is not strictly between 0 and 1.
     """
-    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
-        raise ConfigError(
-            f"--time-budget must be a positive number of seconds (got {time_budget}); for example 60"
-        )
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be between 0 and {MAX_SEED} (got {seed})")
-    if cv < 2:
-        raise ConfigError(f"--cv must be at least 2 (got {cv})")
-    if cv_repeats < 1:
-        raise ConfigError(f"--cv-repeats must be at least 1 (got {cv_repeats})")
-    if not (math.isfinite(test_size) and 0 < test_size < 1):
-        raise ConfigError(f"--test-size must be between 0 and 1, for example 0.2 (got {test_size})")
+    check_budget(time_budget)
+    check_seed(seed)
+    check_at_least(cv, 2, "--cv", 5)
+    check_at_least(cv_repeats, 1, "--cv-repeats", 3)
+    check_share(test_size, "--test-size", example=0.2)
 
 
 def check_folds(cv: int, n_train: int, largest_class: int | None) -> None:
@@ -160,13 +157,9 @@ class RunSettings:
             from modelworks.distributed._connect import check_cluster  # no Dask import
 
             object.__setattr__(self, "cluster", check_cluster(self.cluster))
-        if self.prefer not in PREFER_CHOICES:
-            raise ConfigError(f"--prefer must be one of {', '.join(PREFER_CHOICES)} (got {self.prefer!r})")
-        if self.unseen_categories not in UNSEEN_CHOICES:
-            raise ConfigError(
-                f"--unseen-categories must be one of {', '.join(UNSEEN_CHOICES)} "
-                f"(got {self.unseen_categories!r})"
-            )
+        check_choice(self.prefer, PREFER_CHOICES, "--prefer")
+        check_choice(self.unseen_categories, UNSEEN_CHOICES, "--unseen-categories")
+        check_share(self.alpha, "--alpha", example=0.05)
 
     def replace(self, **changes: object) -> RunSettings:
         """These settings with ``changes`` (checked again); an unknown option name is refused."""
@@ -175,3 +168,6 @@ class RunSettings:
         if unknown:
             raise TypeError(f"unknown run option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+__all__ = ["MAX_SEED", "PREFER_CHOICES", "UNSEEN_CHOICES", "RunSettings", "check_folds", "check_options"]

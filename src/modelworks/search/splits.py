@@ -22,6 +22,7 @@ from sklearn.model_selection import (
 )
 
 from modelworks.data._frames import row_hashes
+from modelworks.errors import DataError
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -68,6 +69,13 @@ def holdout(
     labels = y.to_numpy()[first]
     rare = np.isin(labels, rare_labels(y, groups)) if stratify else np.zeros(len(first), dtype=bool)
     pool = np.flatnonzero(~rare)
+    n_classes = len(np.unique(labels[pool])) if stratify else 1
+    if len(pool) < 2 or (stratify and (n_classes < 2 or len(pool) < 2 * n_classes)):
+        what = "distinct rows (identical rows stay together)" if groups is not None else "rows"
+        raise DataError(
+            f"the table has {len(first)} {what}, too few to hold out a test set"
+            f"{' with every class' if stratify else ''}; add rows"
+        )
     train, test = train_test_split(
         pool, test_size=test_size, random_state=seed, stratify=labels[pool] if stratify else None
     )
