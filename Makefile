@@ -9,7 +9,7 @@ export MKL_NUM_THREADS ?= 1
 export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME ?= $(CURDIR)/.cache
 
-.PHONY: demo test test-fast lint bench bench-images clean browser
+.PHONY: demo test test-fast lint bench bench-images clean browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,17 @@ browser:
 	      || echo "chromium could not be installed: the browser test will skip"; \
 	  else echo "chromium absent and not installable here (needs root and apt-get): the browser test will skip"; fi; }
 
-test: $(VENV)/.dev browser
+# The PostgreSQL tests start a private server from Debian's binaries (their own cluster, on a
+# Unix socket in a temporary folder). Installed when missing and possible; they skip, saying why,
+# where it cannot be. The package's own cluster is left as Debian sets it up, and never used.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "postgresql could not be installed: the PostgreSQL tests will skip"; \
+	  else echo "postgresql absent and not installable here (needs root and apt-get): the PostgreSQL tests will skip"; fi; }
+
+test: $(VENV)/.dev browser postgres
 	$(BIN)/python -m pytest -q --durations=15
 
 # The inner loop: unit tests only (a few minutes); `make test` runs everything.

@@ -138,7 +138,12 @@ def test_a_fixed_k_is_kept(blobs):
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"method": "spectral"}, ConfigError, "method must be"),
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"k": "two"}, ConfigError, "k must be 'auto'"),
         (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"exclude": ("zz",)}, ConfigError, "does not have"),
-        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), {"method": "dbscan", "k": 3}, ConfigError, "leave --k as auto"),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0]}),
+            {"method": "dbscan", "k": 3},
+            ConfigError,
+            "leave --k as auto",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_sentence(frame, kwargs, error, message):

@@ -168,11 +168,7 @@ class Clustering:
             )
         ks = list(range(2, top + 1)) if self.k == "auto" else [int(self.k)]
         methods = (
-            PARTITIONING
-            if self.method == "auto"
-            else METHODS
-            if self.method == "all"
-            else (self.method,)
+            PARTITIONING if self.method == "auto" else METHODS if self.method == "all" else (self.method,)
         )
         # the evidence for k first: the gap curve of k-means from k = 1, on at most GAP_ROWS rows
         Zg = Zs if len(Zs) <= GAP_ROWS else Zs[np.sort(rng.choice(len(Zs), GAP_ROWS, replace=False))]

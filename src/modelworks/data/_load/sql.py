@@ -1,20 +1,32 @@
 """Databases, read without ever changing them.
 
-Three guards, in order:
+The guards, in order (README's "Loading data never changes the source" says which database gets
+which):
 
 1. The query is checked before connecting (:func:`~modelworks.data._load.sqlcheck.check_query`):
-   one ``SELECT`` or ``WITH`` statement, no data-changing keyword.
+   a tokenizer under every lexical rule set of the dialect, then a SQL parser (sqlglot) in the
+   dialect: one query, no data- or schema-changing part, no well-known side-effect function.
 2. A SQLite file is opened read-only through its ``file:`` URI (``mode=ro``; an existing file is
    required, so opening never creates one) with ``PRAGMA query_only = ON``, no attached databases
    (``SQLITE_LIMIT_ATTACHED = 0``) and an authorizer that allows reading only: ``ATTACH``,
    ``VACUUM INTO``, writing pragmas and every write are denied by SQLite itself. A database in WAL
    mode without a ``-wal`` file is opened ``immutable=1``, since a read-only reader would otherwise
    create the ``-wal`` and ``-shm`` files next to it.
-3. Any other database is read in a transaction made read-only where the dialect has a statement
-   for it (PostgreSQL, MySQL/MariaDB, Oracle), and the transaction is always rolled back.
+3. Any other database is read in a transaction that is always rolled back, made read-only where
+   the dialect has a statement for it: PostgreSQL and MySQL/MariaDB make the session read-only
+   (``SET SESSION ...``), Oracle the transaction (``SET TRANSACTION READ ONLY``). On any other
+   database the check of step 1 and the rollback are all there is.
+4. PostgreSQL reads through a server-side cursor: the query is wrapped in ``DECLARE ... CURSOR
+   FOR``, which the server accepts for a single ``SELECT``/``VALUES``/``TABLE`` only, refusing a
+   data-modifying ``WITH``, ``SELECT ... INTO`` and ``COPY``. psycopg 3 sends it over the extended
+   protocol, which refuses several statements in one string (``SELECT 1; COMMIT; ...``), so a
+   string can neither end the read-only transaction nor start one of its own; psycopg2 sends it
+   as plain text, and there the check of step 1 alone keeps to one statement.
 
-A user who needs the guarantee on another database should also connect as a role that may only
-read: a read-only transaction cannot stop a server-side function that opens its own connection.
+A read-only transaction cannot stop a function that opens a connection of its own (``dblink``) or
+writes outside the tables (PostgreSQL's ``lo_export`` writes a server file): the check refuses the
+well-known ones by name, and a user who needs the guarantee should connect as a role that may only
+read.
 """
 
 from __future__ import annotations
@@ -61,6 +73,9 @@ _SESSION_READ_ONLY = {
 }
 #: Statements that make the transaction they start read-only.
 _TRANSACTION_READ_ONLY = {"oracle": "SET TRANSACTION READ ONLY"}
+#: Dialects read through a server-side cursor (``DECLARE ... CURSOR FOR`` on PostgreSQL, which the
+#: server refuses for anything but one read query; see the module's docstring).
+_SERVER_SIDE_CURSOR = frozenset({"postgresql"})
 
 
 def load_sql_url(source: str, *, table: object, query: object, notices: list[str] | None) -> pd.DataFrame:
@@ -336,7 +351,7 @@ def read_database(
                 begin_read_only(conn, label)
                 if query is not None:
                     try:
-                        df = pd.read_sql_query(query, conn)
+                        df = _read_sql(conn, query)
                     except (SQLAlchemyError, pd.errors.DatabaseError, sqlite3.Error) as exc:
                         raise DataError(
                             f"SQL query failed on {label}: {db_message(exc)}; fix the query"
@@ -358,7 +373,7 @@ def read_database(
                             f"table '{show(table, 80)}' not found in {label}; available tables: {listed}"
                         )
                     quoted = conn.dialect.identifier_preparer.quote(table)
-                    df = pd.read_sql_query(f"SELECT * FROM {quoted}", conn)
+                    df = _read_sql(conn, f"SELECT * FROM {quoted}")
                     source_label = f"table '{show(table, 80)}' in {label}"
             finally:
                 _rollback(conn)
@@ -371,6 +386,13 @@ def read_database(
     finally:
         engine.dispose()
     return finish(df, source_label, notices)
+
+
+def _read_sql(conn: Any, sql: Any) -> pd.DataFrame:
+    """Run ``sql`` on ``conn``, through a server-side cursor where the dialect reads with one."""
+    if conn.dialect.name in _SERVER_SIDE_CURSOR:
+        conn = conn.execution_options(stream_results=True)
+    return pd.read_sql_query(sql, conn)
 
 
 def db_message(exc: BaseException) -> str:

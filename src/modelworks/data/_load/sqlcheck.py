@@ -1,296 +1,195 @@
-"""The guard on a user's SQL query: one read-only ``SELECT`` or ``WITH`` statement, nothing else.
+"""The check on a user's SQL query, read by a real SQL parser: one read-only query, nothing else.
 
-Loading must never change a database. The database connection is the real guard (SQLite opened
-read-only with ``query_only`` and an authorizer; other databases in a read-only transaction that
-is rolled back); this check comes first and refuses, before connecting, anything that is not a
-single query: several statements, a statement that does not start with ``SELECT`` or ``WITH``,
-and a query that names a data-changing keyword (``WITH ... DELETE``, ``SELECT ... INTO``,
-``INSERT``, ``DROP`` ...).
+Loading must never change a database. The database connection is the wall that matters (see
+:mod:`~modelworks.data._load.sql`: SQLite opened read-only; PostgreSQL, MySQL/MariaDB and Oracle
+in a read-only transaction; every transaction rolled back); this check stands in front of it and
+refuses, before connecting, anything that is not a single read-only query. Two readings must both
+accept the query:
 
-Splitting SQL into statements depends on the lexical rules of the database: where strings, quoted
-names and comments start and end. A check that reads them differently from the database can be
-fooled (a quote the database reads as the end of a string starts one for the check, and the rest
-of the text hides in it). So the query is tokenized once per set of rules the database may use
-(see :data:`_LEXERS_BY_DIALECT`), and every reading must accept it; for an unknown dialect, every
-set of rules known here must.
+1. :func:`~modelworks.data._load.sqllex.single_statement`, a tokenizer run once per set of
+   lexical rules the database may use (SQL modes that change how strings and comments end):
+   exactly one statement, starting with ``SELECT`` or ``WITH``, naming no data-changing keyword.
+2. sqlglot, a SQL parser, in the dialect of the database (in every dialect of
+   :data:`_EVERY_DIALECT` for one it does not know): exactly one statement whose root is a query
+   (``SELECT``, ``UNION``/``INTERSECT``/``EXCEPT``, with or without ``WITH``), with no data- or
+   schema-changing part anywhere in its tree (a data-modifying ``WITH``, ``SELECT ... INTO``,
+   ``FOR UPDATE`` ...) and no call to a function known to have side effects
+   (:data:`_SIDE_EFFECT_FUNCTIONS`).
+
+A parser cannot know what a function does: a user-defined function called from a ``SELECT`` may
+write. Only the database's read-only transaction, and a role that may only read, stop that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import Any
 
+from modelworks.data._load.common import show
+from modelworks.data._load.sqllex import QueryRefused, single_statement
 from modelworks.errors import ConfigError, DataError
 
-#: Keywords a read-only query never needs and that change data or schema in some dialect:
-#: data-modifying CTEs and main statements (``WITH ... DELETE``), ``SELECT ... INTO``, locking
-#: reads (``FOR UPDATE``) and the schema statements.
-_DENIED = frozenset(
-    {
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "MERGE",
-        "UPSERT",
-        "REPLACE",  # allowed as the function replace(...)
-        "INTO",
-        "CREATE",
-        "DROP",
-        "ALTER",
-        "TRUNCATE",
-        "ATTACH",
-        "DETACH",
-        "PRAGMA",
-        "VACUUM",
-        "REINDEX",
-        "GRANT",
-        "REVOKE",
-    }
-)
-_FIRST_WORDS = ("SELECT", "WITH")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
-_Q_CLOSE = {"(": ")", "[": "]", "{": "}", "<": ">"}
+#: sqlglot's name for each SQLAlchemy dialect whose name differs; a dialect named as in sqlglot
+#: (``duckdb``, ``snowflake``, ``trino`` ...) is read as itself.
+_SQLGLOT_NAMES = {
+    "postgresql": "postgres",
+    "cockroachdb": "postgres",
+    "mssql": "tsql",
+    "mariadb": "mysql",  # sqlglot has no MariaDB dialect; MySQL's grammar is the closest
+    "awsathena": "athena",
+}
+#: The dialects an unknown database's query must parse in, each of them.
+_EVERY_DIALECT = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 
-
-@dataclass(frozen=True)
-class _Lexer:
-    """One set of lexical rules for strings, quoted names and comments."""
-
-    name: str
-    backslash_single: bool = False  # backslash escapes inside '...'
-    backslash_double: bool = False  # backslash escapes inside "..."
-    backticks: bool = False  # `name` quoted names
-    brackets: bool = False  # [name] quoted names
-    brackets_doubled: bool = False  # ]] inside [name] is a ] (SQL Server)
-    e_strings: bool = False  # E'...' strings with backslash escapes (PostgreSQL)
-    dollar_quotes: bool = False  # $tag$ ... $tag$ strings (PostgreSQL)
-    q_quotes: bool = False  # q'[ ... ]' strings (Oracle)
-    nested_comments: bool = False  # /* /* */ */ nests (PostgreSQL)
-    hash_comments: bool = False  # # starts a comment (MySQL)
-    dash_needs_space: bool = False  # -- starts a comment only before whitespace (MySQL)
-    cr_ends_comment: bool = False  # a carriage return ends a -- comment (PostgreSQL)
-    executable_comments: bool = False  # /*! ... */ is run as SQL (MySQL, MariaDB)
-
-
-_SQLITE = _Lexer("sqlite", backticks=True, brackets=True)
-_POSTGRES = _Lexer(
-    "postgresql", e_strings=True, dollar_quotes=True, nested_comments=True, cr_ends_comment=True
+#: Expressions that change data, the schema, the session or the transaction, or lock rows; the
+#: query is refused if any appears anywhere in its tree. ``Command`` is sqlglot's fallback for a
+#: statement it does not parse. Looked up by name: not every sqlglot version has every class.
+_CHANGING_NAMES = (
+    "DML",  # INSERT, UPDATE, DELETE, MERGE, COPY
+    "DDL",  # CREATE ...
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Copy",
+    "Create",
+    "Drop",
+    "Alter",
+    "AlterTable",
+    "AlterSession",
+    "RenameColumn",
+    "TruncateTable",
+    "Command",
+    "Into",
+    "Lock",
+    "LockingStatement",
+    "Pragma",
+    "Attach",
+    "Detach",
+    "Set",
+    "Grant",
+    "Revoke",
+    "Comment",
+    "Commit",
+    "Rollback",
+    "Transaction",
+    "Use",
+    "LoadData",
+    "Cache",
+    "Uncache",
+    "Refresh",
+    "Analyze",
+    "Kill",
+    "Declare",
+    "Execute",
+    "ExecuteSql",
+    "Export",
+    "Put",
+    "Get",
+    "Install",
+    "NextValueFor",
 )
-_POSTGRES_LEGACY = _Lexer(  # standard_conforming_strings = off
-    "postgresql-legacy",
-    backslash_single=True,
-    e_strings=True,
-    dollar_quotes=True,
-    nested_comments=True,
-    cr_ends_comment=True,
-)
-_MYSQL = _Lexer(
-    "mysql",
-    backslash_single=True,
-    backslash_double=True,
-    backticks=True,
-    hash_comments=True,
-    dash_needs_space=True,
-    executable_comments=True,
-)
-_MYSQL_ANSI = _Lexer(  # ANSI_QUOTES: "..." is a name, without backslash escapes
-    "mysql-ansi",
-    backslash_single=True,
-    backticks=True,
-    hash_comments=True,
-    dash_needs_space=True,
-    executable_comments=True,
-)
-_MYSQL_NO_BACKSLASH = _Lexer(  # NO_BACKSLASH_ESCAPES
-    "mysql-no-backslash",
-    backticks=True,
-    hash_comments=True,
-    dash_needs_space=True,
-    executable_comments=True,
-)
-_MSSQL = _Lexer("mssql", brackets=True, brackets_doubled=True, nested_comments=True)
-_ORACLE = _Lexer("oracle", q_quotes=True)
-_ALL = (_SQLITE, _POSTGRES, _POSTGRES_LEGACY, _MYSQL, _MYSQL_ANSI, _MYSQL_NO_BACKSLASH, _MSSQL, _ORACLE)
-
-#: The lexical rules each SQLAlchemy dialect may use; any other dialect gets all of them.
-_LEXERS_BY_DIALECT: dict[str, tuple[_Lexer, ...]] = {
-    "sqlite": (_SQLITE,),
-    "postgresql": (_POSTGRES, _POSTGRES_LEGACY),
-    "mysql": (_MYSQL, _MYSQL_ANSI, _MYSQL_NO_BACKSLASH),
-    "mariadb": (_MYSQL, _MYSQL_ANSI, _MYSQL_NO_BACKSLASH),
-    "mssql": (_MSSQL,),
-    "oracle": (_ORACLE,),
+#: How messages name some of them (the others by their class name in capitals).
+_NODE_WORDS = {
+    "Into": "SELECT ... INTO",
+    "Lock": "a locking clause (FOR UPDATE or FOR SHARE)",
+    "TruncateTable": "TRUNCATE",
+    "LoadData": "LOAD DATA",
+    "NextValueFor": "NEXT VALUE FOR",
+    "Command": "a statement",
 }
 
-
-class _Refused(Exception):
-    """Why a query is refused (a clause for the message)."""
-
-
-def _skip_quoted(sql: str, start: int, close: str, backslash: bool, doubled: bool) -> int:
-    """The index after the quote that closes the quoted text whose content starts at ``start``."""
-    n, j = len(sql), start
-    while j < n:
-        ch = sql[j]
-        if backslash and ch == "\\":
-            j += 2
-            continue
-        if ch == close:
-            if doubled and sql.startswith(close, j + 1):
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    raise _Refused("it has an unterminated string or quoted name; close it")
-
-
-def _skip_block_comment(sql: str, start: int, nested: bool) -> int:
-    """The index after the ``*/`` that closes the comment whose ``/*`` is at ``start``."""
-    n, j, depth = len(sql), start + 2, 1
-    while j < n:
-        if sql.startswith("*/", j):
-            depth -= 1
-            j += 2
-            if depth == 0:
-                return j
-        elif nested and sql.startswith("/*", j):
-            depth += 1
-            j += 2
-        else:
-            j += 1
-    raise _Refused("it has an unterminated /* comment; close it with */")
-
-
-#: Whitespace to SQL lexers is ASCII only; any other character from U+0080 up is part of a name.
-_SPACE = " \t\n\r\f\v"
-
-
-def _is_word_char(ch: str) -> bool:
-    return not ch.isascii() or ch.isalnum() or ch in "_$"
-
-
-def _tokens(sql: str, lx: _Lexer) -> tuple[list[tuple[str, str]], list[int]]:
-    """The code tokens of ``sql`` under the rules ``lx`` and where each ends.
-
-    Tokens are ``("word", w)``, ``("quoted", "")`` or ``("punct", c)``; whitespace and comments
-    are dropped.
-    """
-    out: list[tuple[str, str]] = []
-    ends: list[int] = []
-    n, i = len(sql), 0
-    while i < n:
-        ch = sql[i]
-        if ch in _SPACE:
-            i += 1
-            continue
-        if sql.startswith("--", i) and (
-            not lx.dash_needs_space or i + 2 >= n or sql[i + 2] in _SPACE or ord(sql[i + 2]) < 32
-        ):
-            stops = "\n\r" if lx.cr_ends_comment else "\n"
-            j = i + 2
-            while j < n and sql[j] not in stops:
-                j += 1
-            i = j
-            continue
-        if lx.hash_comments and ch == "#":
-            j = sql.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if sql.startswith("/*", i):
-            if lx.executable_comments and (sql.startswith("/*!", i) or sql.startswith("/*M!", i)):
-                raise _Refused("it holds a /*! ... */ comment, which MySQL runs as SQL; remove it")
-            i = _skip_block_comment(sql, i, lx.nested_comments)
-            continue
-        if ch == "'":
-            i = _skip_quoted(sql, i + 1, "'", lx.backslash_single, doubled=True)
-            out.append(("quoted", ""))
-            ends.append(i)
-            continue
-        if ch == '"':
-            i = _skip_quoted(sql, i + 1, '"', lx.backslash_double, doubled=True)
-            out.append(("quoted", ""))
-            ends.append(i)
-            continue
-        if ch == "`" and lx.backticks:
-            i = _skip_quoted(sql, i + 1, "`", False, doubled=True)
-            out.append(("quoted", ""))
-            ends.append(i)
-            continue
-        if ch == "[" and lx.brackets:
-            i = _skip_quoted(sql, i + 1, "]", False, doubled=lx.brackets_doubled)
-            out.append(("quoted", ""))
-            ends.append(i)
-            continue
-        if ch == "$" and lx.dollar_quotes:
-            match = _DOLLAR_TAG.match(sql, i)
-            if match:
-                tag = match.group(0)
-                end = sql.find(tag, match.end())
-                if end < 0:
-                    raise _Refused("it has an unterminated $$ string; close it")
-                i = end + len(tag)
-                out.append(("quoted", ""))
-                ends.append(i)
-                continue
-        if _is_word_char(ch):
-            j = i
-            while j < n and _is_word_char(sql[j]):
-                j += 1
-            word = sql[i:j]
-            if j < n and sql[j] == "'":
-                upper = word.upper()
-                if lx.e_strings and upper == "E":
-                    i = _skip_quoted(sql, j + 1, "'", True, doubled=True)
-                    out.append(("quoted", ""))
-                    ends.append(i)
-                    continue
-                if lx.q_quotes and upper in ("Q", "NQ") and j + 1 < n:
-                    opener = sql[j + 1]
-                    closing = _Q_CLOSE.get(opener, opener) + "'"
-                    end = sql.find(closing, j + 2)
-                    if end < 0:
-                        raise _Refused("it has an unterminated q'...' string; close it")
-                    i = end + len(closing)
-                    out.append(("quoted", ""))
-                    ends.append(i)
-                    continue
-            out.append(("word", word))
-            ends.append(j)
-            i = j
-            continue
-        out.append(("punct", ch))
-        ends.append(i + 1)
-        i += 1
-    return out, ends
-
-
-def _check_tokens(tokens: list[tuple[str, str]]) -> int:
-    """Refuse anything but one ``SELECT``/``WITH`` statement without denied keywords; return the
-    index of its last token (before any trailing semicolons)."""
-    body = [k for k, tok in enumerate(tokens) if tok != ("punct", ";")]
-    if not body:
-        raise _Refused("it is empty; pass a query such as SELECT * FROM my_table")
-    last = body[-1]
-    if any(tok == ("punct", ";") for tok in tokens[:last]):
-        raise _Refused("it holds more than one statement; pass a single SELECT query")
-    first = next((tok for tok in tokens if tok != ("punct", "(")), ("punct", ""))
-    if first[0] != "word" or first[1].upper() not in _FIRST_WORDS:
-        shown = first[1].upper() if first[0] == "word" else "something else"
-        raise _Refused(f"it starts with {shown[:40]}; only a read-only SELECT or WITH query is accepted")
-    for k, (kind, text) in enumerate(tokens):
-        if kind != "word" or text.upper() not in _DENIED:
-            continue
-        if text.upper() == "REPLACE" and k + 1 < len(tokens) and tokens[k + 1] == ("punct", "("):
-            continue  # the string function replace(x, a, b)
-        raise _Refused(
-            f"it uses {text.upper()}, and only a read-only SELECT or WITH query is accepted (if "
-            f"{text} is a column name, quote it)"
-        )
-    return last
+#: Functions with side effects that a ``SELECT`` can call, refused by name as defence in depth.
+#: A parser cannot know what an arbitrary function does, so the database's read-only transaction
+#: is the wall; but it does not stop all of these: PostgreSQL lets a read-only transaction write a
+#: server file with ``lo_export``, end other sessions with ``pg_terminate_backend``, run any
+#: statement over a connection of its own with ``dblink``, reload the configuration or take
+#: advisory locks that outlive the query. The others (sequences, large objects, notifications)
+#: are refused by a read-only transaction or undone by the rollback, and are refused here too.
+_SIDE_EFFECT_FUNCTIONS = frozenset(
+    {
+        # PostgreSQL: sequences and settings
+        "nextval",
+        "setval",
+        "set_config",
+        # PostgreSQL: other sessions and the server
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_rotate_logfile",
+        "pg_switch_wal",
+        "pg_switch_xlog",
+        "pg_create_restore_point",
+        "pg_promote",
+        "pg_backup_start",
+        "pg_backup_stop",
+        "pg_start_backup",
+        "pg_stop_backup",
+        "pg_wal_replay_pause",
+        "pg_wal_replay_resume",
+        "pg_log_backend_memory_contexts",
+        # PostgreSQL: large objects and server files (adminpack)
+        "lo_import",
+        "lo_export",
+        "lo_unlink",
+        "lo_create",
+        "lo_creat",
+        "lo_from_bytea",
+        "lo_put",
+        "lowrite",
+        "lo_truncate",
+        "lo_truncate64",
+        "pg_file_write",
+        "pg_file_rename",
+        "pg_file_unlink",
+        "pg_file_sync",
+        # PostgreSQL: dblink opens a connection of its own, outside the read-only transaction
+        "dblink",
+        "dblink_exec",
+        "dblink_connect",
+        "dblink_connect_u",
+        "dblink_open",
+        "dblink_send_query",
+        # PostgreSQL: transaction ids, notifications, replication, advisory locks
+        "txid_current",
+        "pg_current_xact_id",
+        "pg_notify",
+        "pg_logical_emit_message",
+        "pg_create_logical_replication_slot",
+        "pg_create_physical_replication_slot",
+        "pg_drop_replication_slot",
+        "pg_replication_slot_advance",
+        "pg_advisory_lock",
+        "pg_advisory_lock_shared",
+        "pg_advisory_xact_lock",
+        "pg_advisory_xact_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
+        # MySQL/MariaDB: named locks, and the usual names of command-running UDFs
+        "get_lock",
+        "release_lock",
+        "release_all_locks",
+        "sys_exec",
+        "sys_eval",
+        # SQLite (its authorizer refuses them as well)
+        "load_extension",
+        "writefile",
+        "edit",
+        "fts3_tokenizer",
+    }
+)
+_TOKEN_REPR = re.compile(
+    r"<Token token_type: \S+, text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: .*?>"
+)
 
 
 def check_query(query: object, dialect: str, label: str) -> str:
-    """Accept a single read-only ``SELECT``/``WITH`` query, or say why not.
+    """Accept a single read-only query, or say why not.
 
     Parameters
     ----------
@@ -298,32 +197,134 @@ def check_query(query: object, dialect: str, label: str) -> str:
         The query the user gave (``query=`` or ``?query=``).
     dialect : str
         The SQLAlchemy dialect name of the database (``"sqlite"``, ``"postgresql"``, ...); it
-        decides which lexical rules the query is read with.
+        decides the lexical rules and the grammar the query is read with.
     label : str
         The database, as messages name it.
 
     Returns
     -------
     str
-        The statement to run: the query without its trailing semicolons and comments (a driver
-        such as Python's ``sqlite3`` refuses ``SELECT 1;;`` as two statements).
+        The statement to run: the query without its trailing semicolons and comments.
 
     Raises
     ------
     ConfigError
         When ``query`` is not a string.
     DataError
-        When the query is empty, holds several statements, does not start with ``SELECT`` or
-        ``WITH``, names a data-changing keyword, or has an unterminated string or comment under
-        any of the rules the database may use.
+        When the query is refused: empty, several statements, not a query, a data- or
+        schema-changing part or keyword, a function with side effects, an unterminated string or
+        comment under any of the rules the database may use, or SQL the parser cannot read.
     """
     if not isinstance(query, str):
         raise ConfigError(f"query= must be a SQL string (got {type(query).__name__}); pass SELECT ...")
-    cut = len(query)
-    for lexer in _LEXERS_BY_DIALECT.get(dialect, _ALL):
-        try:
-            tokens, ends = _tokens(query, lexer)
-            cut = min(cut, ends[_check_tokens(tokens)])
-        except _Refused as why:
-            raise DataError(f"query refused for {label}: {why} (loading never changes a database)") from None
-    return query[:cut]
+    try:
+        statement = single_statement(query, dialect)
+        for name in _sqlglot_dialects(dialect):
+            _check_tree(statement, name)
+    except QueryRefused as why:
+        raise DataError(f"query refused for {label}: {why} (loading never changes a database)") from None
+    return statement
+
+
+def _sqlglot_dialects(dialect: str) -> tuple[str, ...]:
+    """The sqlglot dialects the query must parse in."""
+    from sqlglot.dialects.dialect import Dialects
+
+    name = _SQLGLOT_NAMES.get(dialect, dialect)
+    known = {d.value for d in Dialects if d.value}
+    return (name,) if name in known else _EVERY_DIALECT
+
+
+@contextlib.contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's log while parsing (it warns when it falls back to a ``Command``)."""
+    logger = logging.getLogger("sqlglot")
+    logger.addFilter(_drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_drop)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    """A logging filter that lets nothing through."""
+    return False
+
+
+def _check_tree(statement: str, dialect: str) -> None:
+    """Parse ``statement`` with sqlglot in ``dialect``; refuse all but one read-only query."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        with _quiet_sqlglot():
+            parsed = sqlglot.parse(statement, read=dialect)
+    except SqlglotError as exc:
+        raise QueryRefused(
+            f"it does not parse as {dialect} SQL ({_parse_problem(exc)}); fix the query, or load a "
+            "view with ?table=NAME"
+        ) from None
+    except Exception as exc:  # a parser bug or a recursion limit: fail closed
+        raise QueryRefused(
+            f"the SQL parser could not read it ({type(exc).__name__}); simplify the query, or load a "
+            "view with ?table=NAME"
+        ) from None
+    empty = tuple(c for c in (getattr(exp, "Semicolon", None),) if isinstance(c, type))
+    trees = [tree for tree in parsed if tree is not None and not isinstance(tree, empty)]
+    if not trees:
+        raise QueryRefused("it is empty; pass a query such as SELECT * FROM my_table")
+    if len(trees) > 1:
+        raise QueryRefused("it holds more than one statement; pass a single SELECT query")
+    tree = trees[0]
+    if not isinstance(tree, exp.Query):
+        raise QueryRefused(
+            f"it is {_describe(tree)}, not a query; only a read-only SELECT or WITH query is accepted"
+        )
+    changing = tuple(c for c in (getattr(exp, n, None) for n in _CHANGING_NAMES) if isinstance(c, type))
+    every_node = getattr(exp, "Expr", exp.Expression)  # the base class of every node (Expr in newer sqlglot)
+    for node in tree.find_all(every_node):
+        if isinstance(node, changing):
+            raise QueryRefused(
+                f"it holds {_describe(node)}, which writes to the database or locks it; only a "
+                "read-only SELECT or WITH query is accepted"
+            )
+        if isinstance(node, exp.Func):
+            for name in _function_names(node):
+                if name in _SIDE_EFFECT_FUNCTIONS:
+                    raise QueryRefused(
+                        f"it calls {name}(), a function with side effects; only a read-only query is accepted"
+                    )
+
+
+def _function_names(node: Any) -> set[str]:
+    """The lower-case names a function call may be known by (schema-qualified or quoted alike)."""
+    from sqlglot import exp
+
+    names = {n.lower() for n in type(node).sql_names()}
+    if isinstance(node, exp.Anonymous) or type(node).__name__.startswith("Anonymous"):
+        names.add(str(node.name).lower())
+    return names
+
+
+def _describe(node: Any) -> str:
+    """How a message names a statement or a part of one."""
+    kind = type(node).__name__
+    if kind == "Command":
+        first = str(node.this or "").split(maxsplit=1)
+        return f"a {show(first[0].upper(), 30)} statement" if first else "a statement"
+    return _NODE_WORDS.get(kind, f"a {kind.upper()} part")
+
+
+def _parse_problem(exc: Exception) -> str:
+    """Where and why sqlglot could not parse the query, on one line."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        first = errors[0]
+        description = _TOKEN_REPR.sub(r"'\1'", str(first.get("description") or "a syntax error"))
+        near = str(first.get("start_context") or "")[-30:] + str(first.get("highlight") or "")
+        return (
+            f"syntax error at line {first.get('line')}, column {first.get('col')} near "
+            f"'{show(near.strip(), 60)}': {show(description, 120)}"
+        )
+    return f"syntax error: {show(' '.join(str(exc).split()), 120)}"
