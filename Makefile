@@ -48,6 +48,7 @@ postgres:
 	  else echo "postgresql absent and not installable here (needs root and apt-get): the PostgreSQL tests will skip"; fi; }
 
 test: $(VENV)/.dev browser postgres
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q --durations=15
 
 # The inner loop: unit tests only (a few minutes); `make test` runs everything.
@@ -58,6 +59,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(VENV)/.base
 	$(BIN)/python benchmarks/shared_datasets.py

@@ -12,6 +12,7 @@
 import os
 
 from modelworks._lazy import lazy_getattr
+from modelworks._wiring import provide
 
 # Arrow's allocator (mimalloc) returns freed pages to the system at once instead of keeping them for
 # a while: a pass over a table of many files (the profile, the sample, the fit on all rows) otherwise
@@ -56,6 +57,12 @@ _PUBLIC = {
 
 
 __getattr__ = lazy_getattr(globals(), _PUBLIC)
+
+# What lower layers offer and upper ones provide (modelworks._wiring): figures of a profile, an
+# evaluation and an experiment are drawn by plots/, a tracked run's bundle is fetched by track/.
+provide("plot:profile", "modelworks.plots.accessors:ProfilePlots")
+provide("plot:evaluation", "modelworks.plots.accessors:EvaluationPlots")
+provide("bundle:runs", "modelworks.track._download:download")
 
 
 def __dir__() -> list[str]:

@@ -633,9 +633,9 @@ def load_bundle(
 def _load_run(uri: str, runtime: str, key: bytes | str | None, tracking_uri: str | None) -> Bundle:
     """A tracked run's bundle: downloaded, loaded as a local one (model built), the download removed;
     errors name the run's URI instead of the temporary directory."""
-    from modelworks.track._download import download
+    from modelworks._wiring import provided
 
-    keep, root = download(uri, tracking_uri)
+    keep, root = provided("bundle:runs")(uri, tracking_uri)
     try:
         bundle = load_bundle(root, runtime, key=key)
         bundle.model  # noqa: B018  (built while its files exist)

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from modelworks.cli_track import Track, TrackCommand, log_bundle, open_store
 from modelworks.errors import ModelworksError
-from modelworks.search.settings import RunSettings
+from modelworks.settings import RunSettings
 
 app = typer.Typer(
     add_completion=False,
@@ -498,6 +498,8 @@ def run(
             raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
         if cluster is not None:
             raise ConfigError("--cluster applies to tables; images train one network at a time, here")
+        from modelworks.workflows.images import check_image_options
+
         check_image_options(time_budget, seed, test_size, max_epochs, backend, device, augment)
         check_bundle_out(out_path)
         tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
@@ -565,29 +567,6 @@ def run(
         log_bundle(tracker, path, {**run_options(given, data), "full_data": full_data}, out)
 
 
-def check_image_options(
-    time_budget: float | None,
-    seed: int,
-    test_size: float | None,
-    max_epochs: int,
-    backend: str,
-    device: str,
-    augment: str,
-) -> None:
-    """The options of a run on images, checked before any image is read (as a table run's are)."""
-    from modelworks.neural.images import AUGMENTS
-    from modelworks.options import check_at_least, check_budget, check_choice, check_seed, check_share
-
-    check_budget(time_budget)
-    check_seed(seed)
-    if test_size is not None:
-        check_share(test_size, "--test-size", example=0.25)
-    check_at_least(max_epochs, 1, "--max-epochs", 30)
-    check_choice(backend, ("torch", "keras"), "--backend")
-    check_choice(device, ("auto", "cpu", "cuda"), "--device")
-    check_choice(augment, AUGMENTS, "--augment")
-
-
 def _parse_costs(costs: str | None) -> tuple[float, float] | None:
     if not costs:
         return None
@@ -615,6 +594,7 @@ def demo(
     if images:
         from modelworks.cli_images import run_images
         from modelworks.data.demo import write_digits
+        from modelworks.workflows.images import check_image_options
 
         check_image_options(time_budget, seed, None, 30, "torch", "auto", "shift")
         check_bundle_out(out_dir)
@@ -689,7 +669,7 @@ def cluster(
 
     check_cluster_options(method=method, k=k, time_budget=time_budget, seed=seed, scaling=scaling)
     if cluster is not None:
-        from modelworks.distributed._connect import check_cluster  # no Dask import
+        from modelworks.options import check_cluster
 
         cluster = check_cluster(cluster)
     path = _default_out(data, out_dir, "-clusters")

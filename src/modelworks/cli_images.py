@@ -1,5 +1,5 @@
 """``modelworks run`` on images: a folder of class subfolders or a ``.npz`` file (see
-:mod:`modelworks.neural.image_experiment`)."""
+:mod:`modelworks.workflows.images`)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def run_images(
     budget_note = f" within {time_budget:g}s" if time_budget is not None else ""
     out.print(f"Reading images from {escape(data)}, then training networks{budget_note}")
     from modelworks.neural._image_data import read_images
-    from modelworks.neural.image_experiment import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     images = read_images(data)
     for note in images.notices:

@@ -66,8 +66,9 @@ from modelworks.search.budget import (
     profile_columns,
     schedule,
 )
-from modelworks.search.crossval import Stopped, cross_validate, predict_scores
+from modelworks.search.crossval import Stopped, cross_validate
 from modelworks.search.ensemble import MAX_MEMBERS, WeightedEnsemble, cross_fitted_scores, greedy_weights
+from modelworks.search.fold import predict_scores
 from modelworks.search.leaderboard import Leaderboard, ModelResult
 from modelworks.search.learning import (
     CURVE_FOLDS,
@@ -77,10 +78,10 @@ from modelworks.search.learning import (
     learning_curve,
 )
 from modelworks.search.sampling import SAMPLE_FLOOR, RowPlan, plan_rows, sample_rows, sampled_folds, time_fits
-from modelworks.search.settings import RunSettings, check_folds
 from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
 from modelworks.search.stacking import StackDecision, Stacked, StackedEnsemble
 from modelworks.search.workers import FoldPool, FoldWorkers, WorkersLost, pool_size
+from modelworks.settings import RunSettings, check_folds
 
 if TYPE_CHECKING:
     from modelworks.distributed._large import LargeTable
@@ -134,10 +135,10 @@ class Experiment:
     target : str
         Name of the column to predict.
     settings : RunSettings, optional
-        Every option of the run (:class:`~modelworks.search.settings.RunSettings`); defaults apply
+        Every option of the run (:class:`~modelworks.settings.RunSettings`); defaults apply
         where not given.
     **options
-        Any field of :class:`~modelworks.search.settings.RunSettings` (``task``, ``metric``,
+        Any field of :class:`~modelworks.settings.RunSettings` (``task``, ``metric``,
         ``time_budget``, ``cv``, ``test_size``, ``models``, ``seed``, ``n_jobs``, ``refit``,
         ``ensemble``, ``cv_repeats``, ``prefer``, ``threshold``, ``costs``, ``alpha``,
         ``unseen_categories``, ``drop_duplicates``, ``tune``, ``cluster``), overriding ``settings``.

@@ -2,7 +2,7 @@
 
 Each check raises :class:`~modelworks.errors.ConfigError` with one sentence naming the option, the value
 given and what to give instead. Commands call them before any data is read (a mistake costs a second,
-not the budget); the estimators (:class:`~modelworks.search.settings.RunSettings`,
+not the budget); the estimators (:class:`~modelworks.settings.RunSettings`,
 :class:`~modelworks.cluster.Clustering`, :class:`~modelworks.cluster.Anomalies`, the image experiment)
 call the same ones, so that Python users get the same refusal. Nothing heavy is imported here.
 """
@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 
 from modelworks.errors import ConfigError
 
 #: Seeds are given to NumPy and scikit-learn, which take 32-bit unsigned integers.
 MAX_SEED = 2**32 - 1
+#: The spellings ``--cluster`` accepts.
+SPELLING = (
+    "local:N (N worker processes here), or tcp://HOST:PORT or tls://HOST:PORT (a running dask scheduler)"
+)
+#: Choices of ``--prefer`` (among models tied with the best) and ``--unseen-categories`` (server policy).
+PREFER_CHOICES = ("best", "simple", "fast")
+UNSEEN_CHOICES = ("reject", "allow")
 #: How ``predict`` and ``serve`` run a bundle: ONNX Runtime when it has ``model.onnx`` (auto), or not.
 RUNTIMES = ("auto", "onnx", "sklearn")
 
@@ -103,12 +111,68 @@ def check_port(value: int, option: str = "--port") -> int:
     return value
 
 
+LOCAL_SPEC = re.compile(r"^local(?::(\d+))?$")
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|inproc|ucx)://[^\s/]+(:\d+)?/?$")
+_BARE = re.compile(r"^(?:[^\s:/\[\]]+|\[[0-9A-Fa-f:.%\w]+\]):\d+$")
+
+
+def check_cluster(spec: str) -> str:
+    """The normalised spelling of ``spec``.
+
+    Parameters
+    ----------
+    spec : str
+        ``local``, ``local:N``, ``HOST:PORT`` (read as ``tcp://HOST:PORT``) or a scheduler address
+        such as ``tcp://HOST:PORT`` or ``tls://HOST:PORT`` (IPv6 hosts in brackets: ``[::1]``).
+
+    Returns
+    -------
+    str
+        ``spec`` without surrounding blanks, with ``tcp://`` before a bare ``HOST:PORT``.
+
+    Raises
+    ------
+    ConfigError
+        If ``spec`` is neither ``local:N`` (N ≥ 1) nor a scheduler address.
+    """
+    text = spec.strip()
+    local = LOCAL_SPEC.match(text)
+    if local:
+        if local.group(1) is not None and int(local.group(1)) < 1:
+            raise ConfigError(
+                f"--cluster local:N needs at least one worker (got {spec!r}); for example local:2"
+            )
+        return text
+    if "://" not in text and _BARE.match(text):
+        text = f"tcp://{text}"
+    if _ADDRESS.match(text):
+        host = cluster_host(text)
+        if ":" in host and not text.split("://", 1)[1].startswith("["):
+            raise ConfigError(f"--cluster {spec!r}: an IPv6 address needs brackets, as in tcp://[::1]:8786")
+        return text
+    raise ConfigError(f"--cluster {spec!r} is not understood; use {SPELLING}")
+
+
+def cluster_host(spec: str) -> str:
+    """The host of a scheduler address (IPv6 without its brackets)."""
+    rest = spec.split("://", 1)[-1].rstrip("/")
+    if rest.startswith("["):
+        return rest[1:].partition("]")[0]
+    host, sep, port = rest.rpartition(":")
+    return host if sep and port.isdigit() else rest
+
+
 __all__ = [
     "MAX_SEED",
+    "PREFER_CHOICES",
+    "SPELLING",
+    "UNSEEN_CHOICES",
     "RUNTIMES",
     "check_at_least",
     "check_budget",
     "check_choice",
+    "check_cluster",
+    "cluster_host",
     "check_port",
     "check_positive",
     "check_seed",

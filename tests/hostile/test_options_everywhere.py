@@ -136,7 +136,7 @@ def test_every_command_refuses_a_bad_option_before_reading(case, work, tmp_path)
 def test_the_python_api_uses_the_same_words(work):
     from modelworks.cluster import Anomalies, Clustering
     from modelworks.neural import ImageExperiment
-    from modelworks.search.settings import RunSettings
+    from modelworks.settings import RunSettings
 
     frame = pd.read_csv(work / "rows.csv")
     for make in (

@@ -276,7 +276,7 @@ def test_a_misspelt_cluster_is_refused_before_anything_runs(cli, cancer_csv, tmp
 
 def test_the_cluster_option_is_a_checked_setting():
     from modelworks.errors import ConfigError
-    from modelworks.search.settings import RunSettings
+    from modelworks.settings import RunSettings
 
     assert RunSettings(cluster="127.0.0.1:8786").cluster == "tcp://127.0.0.1:8786"
     assert RunSettings(cluster="local:3").cluster == "local:3"

@@ -197,7 +197,7 @@ def test_full_data_fits_the_boosters_folds_in_this_process(models, cluster, in_p
     from types import SimpleNamespace
 
     from modelworks.distributed._large import LargeTable
-    from modelworks.search.settings import RunSettings
+    from modelworks.settings import RunSettings
 
     run = SimpleNamespace(full_data=True, cluster=cluster, threads=2, out=None)
     settings = LargeTable.settings(run, RunSettings(models=models))  # type: ignore[arg-type]
@@ -212,7 +212,7 @@ def test_the_sample_waits_on_disk_during_the_fit_on_all_rows(table, monkeypatch)
 
     from modelworks import Experiment
     from modelworks.distributed import _large
-    from modelworks.search.settings import RunSettings
+    from modelworks.settings import RunSettings
 
     parquet, _, whole = table
     settings = RunSettings(models=("lightgbm",), tune=False, seed=0, n_jobs=1)
@@ -244,7 +244,7 @@ def test_the_profile_reads_the_experiments_rows_not_a_copy(table, tmp_path, monk
     table, draws its plots from the experiment's rows."""
     from modelworks import cli
     from modelworks.experiment import Experiment
-    from modelworks.search.settings import RunSettings
+    from modelworks.settings import RunSettings
 
     parquet, _, whole = table
     data = str(parquet)

@@ -54,7 +54,7 @@ def test_small_validation_folds_time_a_batch_for_the_cost_per_row() -> None:
     PROBE_ROWS rows, and the estimate uses it."""
     import dataclasses
 
-    from modelworks.search.crossval import PROBE_ROWS, fit_fold
+    from modelworks.search.fold import PROBE_ROWS, fit_fold
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])

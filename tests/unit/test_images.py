@@ -127,7 +127,7 @@ def test_same_seed_same_weights_and_a_passed_deadline_trains_nothing():
 
 @pytest.fixture(scope="module")
 def image_run(digits_dir, tmp_path_factory):
-    from modelworks.neural.image_experiment import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     exp = ImageExperiment(read_folder(digits_dir), max_epochs=3, seed=0, n_jobs=1, device="cpu")
     exp.compare()
@@ -246,7 +246,7 @@ def test_experiment_refuses_classes_too_small_to_split():
     X, y = digits(5)
     y = y.copy()
     y[0] = 99  # one image of its own class
-    from modelworks.neural.image_experiment import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     with pytest.raises(ConfigError, match=r"class\(es\) 99 \(1\) have fewer than the 3 images"):
         ImageExperiment(X, y)
@@ -304,8 +304,8 @@ def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
 
 
 def test_a_network_the_budget_cannot_afford_is_skipped_and_the_schedule_fits_the_deadline(monkeypatch):
-    from modelworks.neural import image_experiment
-    from modelworks.neural.image_experiment import ImageExperiment
+    from modelworks.workflows import images as image_experiment
+    from modelworks.workflows.images import ImageExperiment
 
     X, y = digits(20)
     costs = {"cnn": 0.05, "resnet": 50.0}  # seconds per epoch, as the probe would say

@@ -8,7 +8,7 @@ import pytest
 
 from modelworks.errors import ConfigError
 from modelworks.experiment import Experiment
-from modelworks.search.settings import RunSettings
+from modelworks.settings import RunSettings
 
 
 def test_defaults_and_a_checked_copy() -> None:

@@ -132,7 +132,7 @@ class Clustering:
         if k != "auto" and k >= n:  # type: ignore[operator]
             raise ConfigError(f"k = {k} clusters needs more rows than that; the table has {n}")
         if cluster is not None:
-            from modelworks.distributed._connect import check_cluster  # no Dask import
+            from modelworks.options import check_cluster
 
             cluster = check_cluster(cluster)
         self.cluster = cluster

@@ -24,7 +24,7 @@ import warnings
 
 import pandas as pd
 
-from modelworks.data._load.chunks import CHUNK_ROWS, Chunks, iter_chunks
+from modelworks.data._load.chunks import CHUNK_ROWS, Chunks
 from modelworks.data._load.common import (
     MISSING_MARKERS,
     SUPPORTED_EXTENSIONS,
@@ -166,3 +166,34 @@ def _load(
             "database URL or a pandas DataFrame"
         )
     return load_file(to_path(source), table=table, query=query, sheet=sheet, notices=notices)
+
+
+def iter_chunks(source: str | os.PathLike[str] | pd.DataFrame, rows: int = CHUNK_ROWS) -> Chunks:
+    """Read a table in chunks of ``rows`` rows, with bounded memory for delimited text files.
+
+    A CSV, TSV or TXT file (optionally ``.gz``) is parsed exactly as :func:`load` parses it (the
+    same delimiter sniffing, encodings, missing-value markers and whitespace stripping), and every
+    column gets the type pandas gives it over the whole file: a first pass over the file settles
+    the types (a column that holds one non-number anywhere is text in every chunk), so the rows of
+    a chunk are what :func:`load` would give. Other sources (Parquet, Excel, JSON, SQL, a
+    DataFrame) are read whole with :func:`load`, then cut into chunks.
+
+    Parameters
+    ----------
+    source : str, path-like or pandas.DataFrame
+        As for :func:`load` (without ``table``, ``query`` or ``sheet``).
+    rows : int
+        Rows per chunk (the last chunk may hold fewer).
+
+    Returns
+    -------
+    Chunks
+        An iterable of DataFrames whose ``done``, ``size`` and ``unit`` report progress.
+
+    Raises
+    ------
+    DataError
+        As :func:`load`; for a text file, errors anywhere in the file are raised by the first pass,
+        before the first chunk is yielded.
+    """
+    return Chunks(source, rows, read_whole=load)

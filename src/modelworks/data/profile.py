@@ -225,9 +225,9 @@ class Profile:
     def plot(self) -> ProfilePlots:
         """Figures of the profiled rows: ``histograms()``, ``boxplots()``, ``scatter()``, ``pca()``,
         ``associations()``, ``missing()``, ``target_distribution()``, ``target_rate(column)``."""
-        from modelworks.plots.accessors import ProfilePlots
+        from modelworks._wiring import provided
 
-        return ProfilePlots(self)
+        return provided("plot:profile")(self)
 
     def __repr__(self) -> str:
         task = f", target={self.target['name']!r} ({self.target['task']})" if self.target else ""

@@ -12,7 +12,7 @@ import pandas as pd
 
 from modelworks.data.kinds import as_category_strings, parse_number_frame
 from modelworks.errors import SchemaError
-from modelworks.search.settings import UNSEEN_CHOICES
+from modelworks.settings import UNSEEN_CHOICES
 
 MAX_CATEGORIES = 1000
 UNSEEN_POLICIES = UNSEEN_CHOICES

@@ -19,7 +19,6 @@ import contextlib
 import ipaddress
 import logging
 import os
-import re
 import socket
 import ssl
 import threading
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from modelworks.errors import ConfigError, ModelworksError
+from modelworks.options import LOCAL_SPEC, check_cluster, cluster_host
 
 #: Seconds to wait for a scheduler to answer before the address is declared unreachable.
 CONNECT_SECONDS = 10
@@ -36,10 +36,6 @@ CONNECT_SECONDS = 10
 WORKER_WAIT_SECONDS = 30
 #: Seconds :func:`cluster_warning` waits for a host name to resolve (then: not loopback, warned).
 RESOLVE_SECONDS = 2.0
-#: The spellings ``--cluster`` accepts.
-SPELLING = (
-    "local:N (N worker processes here), or tcp://HOST:PORT or tls://HOST:PORT (a running dask scheduler)"
-)
 #: The environment variables naming the PEM files of a ``tls://`` connection; they win over Dask's
 #: configuration (:data:`TLS_DASK_CONFIG`).
 TLS_ENV = {"ca": "MODELWORKS_TLS_CA_FILE", "cert": "MODELWORKS_TLS_CERT", "key": "MODELWORKS_TLS_KEY"}
@@ -58,50 +54,9 @@ _TLS_WHAT = {
 _ENCRYPTED = frozenset({"tls", "wss"})
 _PLAIN = frozenset({"tcp", "ws", "ucx"})
 
-_LOCAL = re.compile(r"^local(?::(\d+))?$")
-_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|inproc|ucx)://[^\s/]+(:\d+)?/?$")
-_BARE = re.compile(r"^(?:[^\s:/\[\]]+|\[[0-9A-Fa-f:.%\w]+\]):\d+$")
-
 
 class ClusterWarning(UserWarning):
     """A scheduler address that carries pickled tasks in the clear beyond this machine."""
-
-
-def check_cluster(spec: str) -> str:
-    """The normalised spelling of ``spec``.
-
-    Parameters
-    ----------
-    spec : str
-        ``local``, ``local:N``, ``HOST:PORT`` (read as ``tcp://HOST:PORT``) or a scheduler address
-        such as ``tcp://HOST:PORT`` or ``tls://HOST:PORT`` (IPv6 hosts in brackets: ``[::1]``).
-
-    Returns
-    -------
-    str
-        ``spec`` without surrounding blanks, with ``tcp://`` before a bare ``HOST:PORT``.
-
-    Raises
-    ------
-    ConfigError
-        If ``spec`` is neither ``local:N`` (N ≥ 1) nor a scheduler address.
-    """
-    text = spec.strip()
-    local = _LOCAL.match(text)
-    if local:
-        if local.group(1) is not None and int(local.group(1)) < 1:
-            raise ConfigError(
-                f"--cluster local:N needs at least one worker (got {spec!r}); for example local:2"
-            )
-        return text
-    if "://" not in text and _BARE.match(text):
-        text = f"tcp://{text}"
-    if _ADDRESS.match(text):
-        host = _host(text)
-        if ":" in host and not text.split("://", 1)[1].startswith("["):
-            raise ConfigError(f"--cluster {spec!r}: an IPv6 address needs brackets, as in tcp://[::1]:8786")
-        return text
-    raise ConfigError(f"--cluster {spec!r} is not understood; use {SPELLING}")
 
 
 def cluster_warning(spec: str) -> str | None:
@@ -129,7 +84,7 @@ def cluster_warning(spec: str) -> str | None:
         If ``spec`` is not a ``--cluster`` spelling.
     """
     spec = check_cluster(spec)
-    if _scheme(spec) not in _PLAIN or _is_loopback(_host(spec)):
+    if _scheme(spec) not in _PLAIN or _is_loopback(cluster_host(spec)):
         return None
     return (
         f"{spec} is not encrypted and the scheduler runs code in this process: use it only on a "
@@ -181,14 +136,6 @@ def _resolves_to_loopback(name: str) -> bool:
 
 def _scheme(spec: str) -> str:
     return spec.split("://", 1)[0] if "://" in spec else "local"
-
-
-def _host(spec: str) -> str:
-    rest = spec.split("://", 1)[-1].rstrip("/")
-    if rest.startswith("["):
-        return rest[1:].partition("]")[0]
-    host, sep, port = rest.rpartition(":")
-    return host if sep and port.isdigit() else rest
 
 
 def tls_security() -> Any:
@@ -360,7 +307,7 @@ def connect(spec: str, *, warn: bool = True) -> Connection:
         ) from None
     # the client's own log lines (reconnecting, lost workers) would break the one-line errors
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
-    local = _LOCAL.match(spec)
+    local = LOCAL_SPEC.match(spec)
     if local:
         from modelworks.search.workers import ONE_THREAD
 

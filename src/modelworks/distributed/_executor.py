@@ -1,7 +1,7 @@
 """Cross-validation fold fits as Dask tasks: the drop-in for :class:`~modelworks.search.workers.FoldWorkers`.
 
 Each fold fit (of a compared configuration or of a tuner trial) is one task on the cluster, running the
-same :func:`~modelworks.search.crossval.fit_fold` as a local worker, on one thread, so that its scores
+same :func:`~modelworks.search.fold.fit_fold` as a local worker, on one thread, so that its scores
 equal a local run's. The table is scattered once, to every worker, and each task receives a reference.
 
 The deadline travels as wall-clock time (workers on other machines do not share this process's
@@ -38,10 +38,10 @@ RESENDS = 2
 
 
 def _fit_task(args: tuple, wall_deadline: float | None):
-    """Run in a worker: :func:`~modelworks.search.crossval.fit_fold` on one thread, to a local deadline."""
+    """Run in a worker: :func:`~modelworks.search.fold.fit_fold` on one thread, to a local deadline."""
     from threadpoolctl import threadpool_limits
 
-    from modelworks.search.crossval import fit_fold
+    from modelworks.search.fold import fit_fold
 
     local = list(args)
     local[7] = None if wall_deadline is None else time.perf_counter() + (wall_deadline - time.time())
@@ -66,7 +66,7 @@ class DaskRunning:
     resent: int = 0
 
     def result(self, deadline: float | None):
-        """The fold's :class:`~modelworks.search.crossval.FoldFit`; one marked ``late`` when
+        """The fold's :class:`~modelworks.search.fold.FoldFit`; one marked ``late`` when
         ``deadline`` (``time.perf_counter()``) passes first.
 
         Raises
@@ -74,7 +74,7 @@ class DaskRunning:
         WorkersLost
             If the cluster has had no worker for :data:`LOST_SECONDS`, or its scheduler is gone.
         """
-        from modelworks.search.crossval import FoldFit
+        from modelworks.search.fold import FoldFit
 
         lost_since: float | None = None
         while True:
@@ -160,7 +160,7 @@ class DaskWorkers:
             client.submit(_ready, workers=[worker], pure=False, allow_other_workers=False)
 
     def submit(self, args: tuple) -> DaskRunning:
-        """Start a fit with the arguments of :func:`~modelworks.search.crossval.fit_fold`; the table
+        """Start a fit with the arguments of :func:`~modelworks.search.fold.fit_fold`; the table
         (``args[1]``, ``args[2]``) is sent to the cluster once."""
         return DaskRunning(self.send(args), self, args)
 

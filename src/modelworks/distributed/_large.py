@@ -51,7 +51,7 @@ from modelworks.distributed._profile import FullProfile, profile_full
 from modelworks.distributed._sample import SAMPLE_ROWS, SampleInfo, draw_sample, plan_sample
 from modelworks.distributed._stream import fit_streamed
 from modelworks.distributed._stream import memory_needed as streamed_memory
-from modelworks.search.settings import RunSettings
+from modelworks.settings import RunSettings
 
 
 def _say(console: Any, text: str) -> None:

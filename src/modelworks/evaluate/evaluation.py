@@ -89,9 +89,9 @@ class Evaluation:
         """Figures of the test set: ``roc()``, ``precision_recall()``, ``calibration()``,
         ``confusion_matrix()``, ``permutation_importance()``, ``partial_dependence()``,
         ``predicted_actual()``, ``residuals()``, ``residual_histogram()``."""
-        from modelworks.plots.accessors import EvaluationPlots
+        from modelworks._wiring import provided
 
-        return EvaluationPlots(self)
+        return provided("plot:evaluation")(self)
 
     def to_dict(self) -> dict:
         out: dict = {

@@ -250,8 +250,8 @@ def build_networks(model: Any) -> None:
     BundleError
         As :meth:`KerasImageClassifier.predict_proba` would on first use.
     """
-    from modelworks.neural._persist import networks
+    from modelworks.models.threads import fitted_parts
 
-    for net in networks(model):
-        if isinstance(net, KerasImageClassifier) and net._model is None:
+    for net in fitted_parts(model):
+        if isinstance(net, KerasImageClassifier) and hasattr(net, "model_bytes_") and net._model is None:
             net._model = _from_bytes(net.model_bytes_)

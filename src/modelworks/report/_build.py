@@ -23,6 +23,7 @@ from modelworks.report._figures import (
     draw,
     draw_sections,
 )
+from modelworks.report._format import _table, fmt
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("modelworks.report", "templates"),
@@ -35,32 +36,6 @@ _ENV = jinja2.Environment(
 MAX_COLUMN_ROWS = 60
 #: Rows of the association table.
 MAX_ASSOCIATIONS = 15
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits (thousands separated); text as it is."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value != 0 and abs(value) >= 10**digits:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def _table(columns: list[str], rows: list[list[Any]], css: list[str] | None = None) -> dict:
-    return {
-        "columns": columns,
-        "rows": [
-            {"cells": [fmt(v) for v in row], "css": (css[i] if css else "")} for i, row in enumerate(rows)
-        ],
-    }
 
 
 def _version() -> str:

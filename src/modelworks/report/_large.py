@@ -10,7 +10,7 @@ from typing import Any
 def large_context(exp: Any) -> dict | None:
     """The section's content, or ``None`` for an ordinary table."""
     from modelworks.distributed._profile import APPROXIMATE, DISTINCT, EXACT, distinct_text
-    from modelworks.report._build import _table, fmt
+    from modelworks.report._format import _table, fmt
 
     large = getattr(exp, "large_table", None)
     if large is None:

@@ -35,8 +35,9 @@ from modelworks.evaluate.metrics import METRICS, score_all
 from modelworks.evaluate.resampling import paired_p_value
 from modelworks.models.boosting import forget_validation
 from modelworks.search.budget import SAFETY, Budget
-from modelworks.search.crossval import Stopped, fit_fold, predict_scores
+from modelworks.search.crossval import Stopped
 from modelworks.search.ensemble import WeightedEnsemble
+from modelworks.search.fold import fit_fold, predict_scores
 from modelworks.search.leaderboard import ModelResult
 
 #: Outer folds checked at most (each costs about K fits of 0.64 n rows and one of 0.8 n).

@@ -9,7 +9,7 @@ import pandas as pd
 
 from modelworks.evaluate.metrics import METRICS
 from modelworks.evaluate.stats import TestResult, tie_group
-from modelworks.search.settings import PREFER_CHOICES
+from modelworks.settings import PREFER_CHOICES
 
 #: How to choose among the models not significantly worse than the best.
 PREFER = PREFER_CHOICES
@@ -36,7 +36,7 @@ class ModelResult:
     #: Rows of a validation fold, over which :attr:`predict_ms_per_1000` was measured.
     val_rows: int = 1000
     #: Milliseconds per row beyond :attr:`call_ms`, timed on a batch of
-    #: :data:`~modelworks.search.crossval.PROBE_ROWS` rows when the validation folds are smaller
+    #: :data:`~modelworks.search.fold.PROBE_ROWS` rows when the validation folds are smaller
     #: (a few rows cannot tell the cost of a row from the fixed cost of a call); ``None`` otherwise.
     row_ms: float | None = None
     #: Boosters stopped early: the rounds each fold kept (the final fits use their mean).

@@ -17,7 +17,7 @@ from sklearn.base import clone
 
 from modelworks.evaluate.metrics import METRICS, score_all
 from modelworks.search.budget import SAFETY
-from modelworks.search.crossval import predict_scores
+from modelworks.search.fold import predict_scores
 from modelworks.search.leaderboard import ModelResult
 
 #: Shares of a fold's training rows at which the model is refitted.

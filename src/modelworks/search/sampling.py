@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from modelworks.search.budget import RESERVE, SAFETY, Budget
-from modelworks.search.crossval import fit_fold
+from modelworks.search.fold import fit_fold
 from modelworks.search.splits import Folds, cv_folds, holdout
 
 #: Training rows below which nothing is sampled (and nothing is timed beforehand).

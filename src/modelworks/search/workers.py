@@ -64,7 +64,7 @@ def pool_size(n_jobs: int | None, cv: int) -> int:
 def _fit_in_worker(*args: Any):
     from threadpoolctl import threadpool_limits
 
-    from modelworks.search.crossval import fit_fold
+    from modelworks.search.fold import fit_fold
 
     with threadpool_limits(1):
         return fit_fold(*args)
@@ -72,7 +72,8 @@ def _fit_in_worker(*args: Any):
 
 def _ready() -> int:
     """Import what a fold needs (run in each worker while the main process sets up)."""
-    import modelworks.search.crossval  # noqa: F401  (scikit-learn, pandas, the zoo's wrappers)
+    import modelworks.models.registry  # noqa: F401  (the zoo's wrappers, unpickled with each fit)
+    import modelworks.search.fold  # noqa: F401  (scikit-learn, pandas)
 
     return 0
 
@@ -84,9 +85,9 @@ class Running:
     future: concurrent.futures.Future
 
     def result(self, deadline: float | None):
-        """The fold's :class:`~modelworks.search.crossval.FoldFit`; one marked ``late`` when
+        """The fold's :class:`~modelworks.search.fold.FoldFit`; one marked ``late`` when
         ``deadline`` (``time.perf_counter()``) passes first."""
-        from modelworks.search.crossval import FoldFit
+        from modelworks.search.fold import FoldFit
 
         timeout = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         try:
@@ -130,7 +131,7 @@ class FoldWorkers:
             executor.submit(_ready)
 
     def submit(self, args: tuple) -> Running:
-        """Start a fit with the arguments of :func:`~modelworks.search.crossval.fit_fold`."""
+        """Start a fit with the arguments of :func:`~modelworks.search.fold.fit_fold`."""
         return Running(self._executor().submit(_fit_in_worker, *args))
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_URI", "LoggedRun", "Tracker", "is_run_uri", "log_run", "run_
 
 def run_options(settings: Any = None, data: str | None = None) -> dict[str, object]:
     """The parameters of a run: every field of ``settings`` (a
-    :class:`~modelworks.search.settings.RunSettings`, or any dataclass) and the data source, a
+    :class:`~modelworks.settings.RunSettings`, or any dataclass) and the data source, a
     database URL without its password. MLflow stores them as text: ``None`` as ``"None"``,
     sequences comma-joined."""
     import dataclasses

@@ -42,7 +42,12 @@ class Chunks:
         bar); set it before iterating.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | pd.DataFrame, rows: int):
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        rows: int,
+        read_whole: Callable[[Any], pd.DataFrame],
+    ):
         if rows < 1:
             raise ConfigError(f"chunk rows must be at least 1 (got {rows})")
         self.rows = rows
@@ -70,9 +75,7 @@ class Chunks:
                 self.unit = "bytes"
                 self._options = self._guard(lambda: text_options(path, label, gz=gz, tsv=ext == ".tsv"))
                 return
-        from modelworks.data.load import load
-
-        self._frame = load(source)  # any other source is read whole; its errors are load's
+        self._frame = read_whole(source)  # any other source is read whole (by load), with its errors
         self.size = len(self._frame)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
@@ -214,34 +217,3 @@ def _settled_type(kinds: set[str]) -> str | None:
     if "int" in kinds and ("float" in kinds or "empty" in kinds):
         return "float64"
     return None
-
-
-def iter_chunks(source: str | os.PathLike[str] | pd.DataFrame, rows: int = CHUNK_ROWS) -> Chunks:
-    """Read a table in chunks of ``rows`` rows, with bounded memory for delimited text files.
-
-    A CSV, TSV or TXT file (optionally ``.gz``) is parsed exactly as :func:`load` parses it (the
-    same delimiter sniffing, encodings, missing-value markers and whitespace stripping), and every
-    column gets the type pandas gives it over the whole file: a first pass over the file settles
-    the types (a column that holds one non-number anywhere is text in every chunk), so the rows of
-    a chunk are what :func:`load` would give. Other sources (Parquet, Excel, JSON, SQL, a
-    DataFrame) are read whole with :func:`load`, then cut into chunks.
-
-    Parameters
-    ----------
-    source : str, path-like or pandas.DataFrame
-        As for :func:`load` (without ``table``, ``query`` or ``sheet``).
-    rows : int
-        Rows per chunk (the last chunk may hold fewer).
-
-    Returns
-    -------
-    Chunks
-        An iterable of DataFrames whose ``done``, ``size`` and ``unit`` report progress.
-
-    Raises
-    ------
-    DataError
-        As :func:`load`; for a text file, errors anywhere in the file are raised by the first pass,
-        before the first chunk is yielded.
-    """
-    return Chunks(source, rows)

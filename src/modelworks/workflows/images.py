@@ -23,8 +23,8 @@ from sklearn.model_selection import train_test_split
 
 from modelworks.errors import ConfigError
 from modelworks.neural._image_data import ImageSet, from_arrays
-from modelworks.neural.images import AUGMENTS, ImageClassifier, resolve_device
-from modelworks.options import check_at_least, check_budget, check_seed, check_share
+from modelworks.neural.images import AUGMENTS, DEVICES, ImageClassifier, resolve_device
+from modelworks.options import check_at_least, check_budget, check_choice, check_seed, check_share
 
 #: The networks compared, in order (the article's first: it is also the simpler).
 MODELS = {"cnn": "Convolutional network (the article's)", "resnet": "Residual network"}
@@ -75,6 +75,32 @@ class ImageEvaluation:
     probabilities: dict[str, np.ndarray]
     metrics: dict[str, dict[str, Any]]
     comparisons: list[dict] = field(default_factory=list)
+
+
+def check_image_options(
+    time_budget: float | None,
+    seed: int,
+    test_size: float | None,
+    max_epochs: int,
+    backend: str,
+    device: str,
+    augment: str,
+) -> None:
+    """The options of a run on images, checked before any image is read (as a table run's are).
+
+    Raises
+    ------
+    ConfigError
+        In :mod:`modelworks.options`' words, naming the option.
+    """
+    check_budget(time_budget)
+    check_seed(seed)
+    if test_size is not None:
+        check_share(test_size, "--test-size", example=0.25)
+    check_at_least(max_epochs, 1, "--max-epochs", 30)
+    check_choice(backend, ("torch", "keras"), "--backend")
+    check_choice(device, DEVICES, "--device")
+    check_choice(augment, AUGMENTS, "--augment")
 
 
 def _parts(n: int, share: float) -> tuple[int, int]:
@@ -203,19 +229,12 @@ class ImageExperiment:
             raise ConfigError(
                 f"unknown image model(s) {', '.join(unknown) or '(none)'}; choose from cnn, resnet"
             )
-        if backend not in ("torch", "keras"):
-            raise ConfigError(f"backend must be torch or keras, not {backend!r}")
+        check_image_options(time_budget, seed, test_size, max_epochs, backend, device, augment)
         if backend == "keras" and list(models) != ["cnn"]:
             if "cnn" not in models:
                 raise ConfigError("the keras backend offers the article's network only: use --models cnn")
             models = ["cnn"]
-        if augment not in AUGMENTS:
-            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, not {augment!r}")
-        check_share(test_size, "--test-size", example=0.25)
         check_share(val_size, "val_size", example=0.15)
-        check_budget(time_budget)
-        check_at_least(max_epochs, 1, "--max-epochs", 30)
-        check_seed(seed)
         self.data = data
         self.time_budget = time_budget
         self.models = list(models)

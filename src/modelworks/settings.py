@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from modelworks.errors import ConfigError
 from modelworks.options import (
     MAX_SEED,
+    PREFER_CHOICES,
+    UNSEEN_CHOICES,
     check_at_least,
     check_budget,
     check_choice,
+    check_cluster,
     check_seed,
     check_share,
 )
@@ -51,11 +54,6 @@ def check_folds(cv: int, n_train: int, largest_class: int | None) -> None:
     if cv > limit:
         what = f"{n_train} training rows" if largest_class is None else f"largest class's {limit} rows"
         raise ConfigError(f"--cv {cv} is more than the {what} allow; use --cv {max(2, min(limit, 5))}")
-
-
-#: Choices of ``prefer`` and ``unseen_categories`` (kept here so the check needs no heavy import).
-PREFER_CHOICES = ("best", "simple", "fast")
-UNSEEN_CHOICES = ("reject", "allow")
 
 
 @dataclass(frozen=True)
@@ -154,8 +152,6 @@ class RunSettings:
             test_size=self.test_size,
         )
         if self.cluster is not None:
-            from modelworks.distributed._connect import check_cluster  # no Dask import
-
             object.__setattr__(self, "cluster", check_cluster(self.cluster))
         check_choice(self.prefer, PREFER_CHOICES, "--prefer")
         check_choice(self.unseen_categories, UNSEEN_CHOICES, "--unseen-categories")
