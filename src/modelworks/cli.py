@@ -129,7 +129,7 @@ def check_writable(path: Path, *, file: bool = False) -> None:
 def check_bundle_out(path: Path) -> None:
     """Refuse a bundle ``--out`` before any work: unwritable, or a folder modelworks may not replace
     (another tool's, a modified bundle, a file), so that no fit is wasted on a refusal at the end."""
-    from modelworks._bundle_write import existing_bundle
+    from modelworks.bundle._write import existing_bundle
 
     check_writable(path)
     existing_bundle(Path(path))

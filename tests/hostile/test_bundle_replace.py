@@ -20,8 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from modelworks._bundle_sign import LEGACY_FIELDS
 from modelworks.bundle import MANIFEST, load_model, save_bundle, sign_bundle, verify
+from modelworks.bundle._sign import LEGACY_FIELDS
 from modelworks.errors import BundleError
 
 SCHEMA = {
@@ -227,7 +227,7 @@ def _start_save(tmp_path: Path, dest: Path, run: int, mode: str) -> tuple[subpro
         + textwrap.dedent(
             f"""
             import os, sys, time
-            from modelworks import _bundle_write as w
+            from modelworks.bundle import _write as w
             from modelworks.bundle import save_bundle
 
             def stop():

@@ -30,9 +30,9 @@ import pandas as pd
 import pytest
 
 from modelworks import load_model
-from modelworks._bundle_sign import seal
-from modelworks._skops import skops_io
 from modelworks.bundle import MANIFEST, MODEL_FILE, TRUSTED_TYPES, save_bundle
+from modelworks.bundle._sign import seal
+from modelworks.bundle._skops import skops_io
 from modelworks.data.kinds import infer_kinds
 from modelworks.errors import BundleError
 from modelworks.experiment import build_pipeline

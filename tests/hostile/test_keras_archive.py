@@ -28,7 +28,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # as modelworks runs Keras (Ten
 keras = pytest.importorskip("keras")
 
 import modelworks as mw  # noqa: E402
-from modelworks._bundle_sign import seal  # noqa: E402
+from modelworks.bundle._sign import seal  # noqa: E402
 from modelworks.errors import BundleError  # noqa: E402
 from modelworks.neural._keras_check import (  # noqa: E402
     ALLOWED_ACTIVATIONS,

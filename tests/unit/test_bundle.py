@@ -15,9 +15,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from modelworks import load_model
-from modelworks._bundle_sign import manifest_digest, seal
-from modelworks._bundle_trust import SKLEARN_CLASSES
-from modelworks._skops import skops_io
 from modelworks.bundle import (
     FORMAT,
     FORMAT_VERSION,
@@ -31,6 +28,9 @@ from modelworks.bundle import (
     verify,
     verify_key_env,
 )
+from modelworks.bundle._sign import manifest_digest, seal
+from modelworks.bundle._skops import skops_io
+from modelworks.bundle._trust import SKLEARN_CLASSES
 from modelworks.errors import BundleError, ConfigError, ModelworksError
 
 SCHEMA = {
@@ -372,7 +372,7 @@ def test_a_wide_pipeline_saves_its_column_lists_as_arrays_and_loads_them_back(tm
 
 
 def test_names_that_fixed_width_text_would_change_are_saved_as_they_are():
-    from modelworks._skops import compacted
+    from modelworks.bundle._skops import compacted
 
     scaler = StandardScaler().fit(pd.DataFrame({"a\x00": [1.0, 2.0], "b": [3.0, 4.0]}))
     with compacted(scaler):

@@ -86,7 +86,7 @@ def _with_metadata(bundle, tmp_path, change) -> object:
 
     import onnx
 
-    from modelworks._bundle_sign import seal
+    from modelworks.bundle._sign import seal
     from modelworks.export.runtime import META_KEY
 
     copy = tmp_path / "crafted"

@@ -118,7 +118,7 @@ def test_cleaner_of_many_columns_saves_as_a_few_skops_nodes_and_loads_back():
     import pickle
     import zipfile
 
-    from modelworks._skops import skops_io
+    from modelworks.bundle._skops import skops_io
 
     columns = [
         {"name": f"c{i}", "kind": "numeric", "parse": None, "n_unique": 3, "high_cardinality": False}

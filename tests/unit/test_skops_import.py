@@ -10,7 +10,7 @@ import pytest
 
 CODE = """
 import sys
-from modelworks._skops import skops_io
+from modelworks.bundle._skops import skops_io
 sio = skops_io()
 assert "torch" not in sys.modules, "skops pulled in torch"
 assert "sklearn.externals.array_api_compat.torch" not in sys.modules

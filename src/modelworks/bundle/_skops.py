@@ -7,7 +7,7 @@ array-API shim for PyTorch, which imports torch (2–3 s more): for every run th
 every process that loads one.
 
 modelworks never relies on that default list: every load names its exact trusted types
-(:mod:`modelworks._bundle_trust`), and skops adds its defaults to them. So while skops imports,
+(:mod:`modelworks.bundle._trust`), and skops adds its defaults to them. So while skops imports,
 ``sklearn.utils.all_estimators`` answers an empty list: nothing is walked, torch is not imported, and
 skops trusts by default no scikit-learn estimator at all, only those a load names (stricter, not
 looser). The real function is put back at once.

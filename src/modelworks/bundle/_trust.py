@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from modelworks._skops import skops_io
+from modelworks.bundle._skops import skops_io
 
 _OBJECT = frozenset({"ObjectNode"})
 
 #: scikit-learn's classes a registry pipeline holds. skops trusts every scikit-learn estimator by
 #: default when it lists them at import, but modelworks imports skops without that listing
-#: (:mod:`modelworks._skops`), so each class is named here. Manifests leave them out, as they did
+#: (:mod:`modelworks.bundle._skops`), so each class is named here. Manifests leave them out, as they did
 #: when skops trusted them by default, so bundles read the same whatever imported skops first.
 _SKLEARN_NAMES = (
     # The pipeline, its column transformer and preprocessing steps (modelworks.prepare.columns):

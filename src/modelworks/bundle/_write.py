@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from modelworks._bundle_sign import ALGORITHM, SELF_HASH, SIGNATURE_FILE, classify
+from modelworks.bundle._sign import ALGORITHM, SELF_HASH, SIGNATURE_FILE, classify
 from modelworks.errors import BundleError
 
 MANIFEST = "manifest.json"
