@@ -37,6 +37,7 @@ def main() -> None:
 
         threading.excepthook = _thread_failed
         from modelworks import cli
+        from modelworks.cli import _app
     except KeyboardInterrupt:
         _interrupted()
     try:
@@ -45,7 +46,7 @@ def main() -> None:
         _interrupted()
     except SystemExit as exc:
         # Typer turns an interrupt that lands before the command starts into a silent exit 130
-        if exc.code == 130 and not cli.reported:
+        if exc.code == 130 and not _app.reported:
             _interrupted()
         raise
 

@@ -215,11 +215,12 @@ def test_interrupted_run_ends_in_one_line_and_leaves_nothing(sig, after, tables,
 
 def test_unexpected_error_is_one_line_and_a_log_file(monkeypatch, tmp_path):
     from modelworks import cli
+    from modelworks.cli import _run
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug\nwith a second line")
 
-    monkeypatch.setattr(cli, "run_workflow", broken)
+    monkeypatch.setattr(_run, "run_workflow", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 

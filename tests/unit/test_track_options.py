@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import modelworks as mw
 from modelworks import cli
-from modelworks.cli_track import expand_bare
+from modelworks.cli._track import expand_bare
 from modelworks.errors import BundleError, ConfigError
 from modelworks.track import _uri
 from modelworks.track._uri import BARE, DEFAULT_URI
@@ -52,8 +52,11 @@ def test_the_commands_parse_track_with_or_without_a_uri(monkeypatch, args, track
         seen.update(track=track, data=data)
         raise ConfigError("stopped here")
 
-    monkeypatch.setattr(cli, "open_store", stop)
-    monkeypatch.setattr(cli, "check_writable", lambda *a, **k: None)
+    from modelworks.cli import _app, _run, _unsupervised
+
+    for command_module in (_run, _unsupervised):  # where each command looks it up
+        monkeypatch.setattr(command_module, "open_store", stop)
+    monkeypatch.setattr(_app, "check_writable", lambda *a, **k: None)
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 2, result.output
     assert seen == {"track": track, "data": data}

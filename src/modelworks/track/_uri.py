@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from modelworks.errors import BundleError, ConfigError
 
 DEFAULT_URI = "sqlite:///mlruns.db"
-#: What a bare ``--track`` stands for (see :mod:`modelworks.cli_track`).
+#: What a bare ``--track`` stands for (see :mod:`modelworks.cli._track`).
 BARE = "default"
 #: The artefact folder of a run that holds the bundle.
 BUNDLE_FOLDER = "bundle"

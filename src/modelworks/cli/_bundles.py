@@ -1,0 +1,274 @@
+"""The commands that use a saved bundle or a table without training: ``profile``, ``compare``,
+``predict``, ``report`` and ``serve``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from modelworks.cli._app import VerifyKey, app, check_writable, err, key_of, out, user_errors
+
+
+@app.command("profile")
+@user_errors
+def profile_cmd(
+    data: Annotated[str, typer.Argument(help="Table to profile.")],
+    target: Annotated[str | None, typer.Option("--target", "-t")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory for profile.json and profile.html.")
+    ] = None,
+) -> None:
+    """Describe every column, the target and the warnings; optionally save profile.json and
+    profile.html (a self-contained page with figures)."""
+    if out_dir is not None:
+        check_writable(out_dir)
+    from modelworks.distributed._frame import is_large_source
+
+    if is_large_source(data):  # a folder or glob of Parquet/CSV files: every row, with Dask
+        from modelworks.distributed._large import profile_folder
+
+        profile_folder(data, target, out_dir, out)
+        return
+    from modelworks.data.load import load
+    from modelworks.data.profile import profile
+
+    notes: list[str] = []
+    df = load(data, notices=notes)
+    for note in notes:
+        err.print(f"notice: {escape(note)}")
+    prof = profile(df, target)
+    prof.render(out)
+    if out_dir is not None:
+        from modelworks.report import render_profile, write_html
+
+        html = render_profile(prof, source=data)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        prof.to_json(out_dir / "profile.json")
+        write_html(out_dir / "profile.html", html)
+        out.print(f"\nSaved {out_dir / 'profile.json'} and {out_dir / 'profile.html'}")
+
+
+@app.command()
+@user_errors
+def compare(
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle directories of several runs.")],
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+) -> None:
+    """Rank models across several runs (datasets or seeds): Friedman test, Nemenyi post-hoc."""
+    from modelworks.options import check_share
+
+    check_share(alpha, "--alpha", example=0.05)
+    from modelworks.evaluate.metrics import METRICS
+    from modelworks.evaluate.runs import run_scores
+    from modelworks.evaluate.stats import friedman_nemenyi
+
+    scores, metric, dropped = run_scores(list(bundles))
+    if dropped:
+        err.print(f"notice: left out {', '.join(dropped)}: not compared in every run")
+    result = friedman_nemenyi(scores, greater_is_better=METRICS[metric].greater_is_better, alpha=alpha)
+    ranks = sorted(result.average_ranks.items(), key=lambda kv: kv[1])
+    best = ranks[0][0]
+    table = Table(
+        title=f"Ranking over {len(scores)} runs by mean CV {metric} (rank 1 = best)", title_justify="left"
+    )
+    for column in ("model", "average rank", f"mean {metric}", "vs best"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for name, rank in ranks:
+        p = result.pairwise_p.get(best, {}).get(name) if result.applicable else None
+        verdict = (
+            ""
+            if name == best or p is None
+            else (f"worse (p = {p:.2g})" if p < alpha else f"tied (p = {p:.2g})")
+        )
+        table.add_row(name, f"{rank:.2f}", f"{scores[name].mean():.4f}", verdict)
+    out.print(table)
+    if result.critical_difference is not None:
+        out.print(f"Nemenyi critical difference at alpha {alpha}: {result.critical_difference:.2f}")
+    out.print(result.reading)
+
+
+@app.command()
+@user_errors
+def predict(
+    bundle: Annotated[
+        Path, typer.Argument(help="Bundle directory, or runs:/RUN_ID/bundle of a run logged with --track.")
+    ],
+    data: Annotated[
+        str, typer.Argument(help="Rows to predict; for an image bundle, a folder, an image or a .npz.")
+    ],
+    proba: Annotated[bool, typer.Option(help="One probability column per class.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="CSV file (default: stdout).")] = None,
+    runtime: Annotated[
+        str, typer.Option(help="auto (ONNX when the bundle has model.onnx), onnx or sklearn.")
+    ] = "auto",
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows read and predicted at a time (CSV/TSV files stream from disk).")
+    ] = 50_000,
+    verify_key_env: VerifyKey = None,
+) -> None:
+    """Predict DATA with a saved BUNDLE (verified against its manifest), a chunk of rows at a time."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from modelworks.bundle import load_bundle
+    from modelworks.data.load import iter_chunks
+    from modelworks.options import RUNTIMES, check_at_least, check_choice
+    from modelworks.predict import merge_notices, predict_rows
+
+    check_at_least(chunk_rows, 1, "--chunk-rows", 50_000)
+    check_choice(runtime, RUNTIMES, "--runtime")
+    if out_file is not None:
+        check_writable(out_file, file=True)
+    loaded = load_bundle(bundle, runtime=runtime, key=key_of(verify_key_env, sign=False))
+    from modelworks.neural.predict_images import is_image_bundle
+
+    if is_image_bundle(loaded.schema):
+        _predict_images(loaded, data, proba, out_file)
+        return
+    chunks = iter_chunks(data, chunk_rows)
+    amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
+    tmp: str | None = None
+    fh = sys.stdout
+    rows, notices, runtimes = 0, [], set()
+    try:
+        if out_file is not None:  # written beside the destination, renamed when complete
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+            fh = os.fdopen(fd, "w", newline="")
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            amount,
+            TimeRemainingColumn(),
+            console=err,
+            # no bar over predictions scrolling on the same terminal
+            disable=not err.is_terminal or (out_file is None and sys.stdout.isatty()),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("predicting", total=chunks.size)
+            chunks.on_progress = lambda c: bar.update(
+                task,
+                completed=c.done,
+                description="checking column types" if c.phase == "scanning" else "predicting",
+            )
+            for chunk in chunks:
+                result = predict_rows(loaded, chunk, proba=proba)
+                result.frame.to_csv(fh, index=False, header=rows == 0)
+                fh.flush()
+                rows += len(result.frame)
+                notices.append(result.notices)
+                runtimes.add(result.runtime)
+        if tmp is not None:
+            fh.close()
+            os.replace(tmp, out_file)  # type: ignore[arg-type]
+    except BaseException:
+        if tmp is not None:
+            if fh is not sys.stdout and not fh.closed:
+                fh.close()
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for notice in merge_notices(notices):
+        err.print(f"notice: {notice}")
+    if out_file is not None:
+        used = " and ".join(sorted(runtimes)) or loaded.runtime
+        err.print(f"wrote {rows:,} predictions to {out_file} ({used} runtime)")
+
+
+def _predict_images(loaded, data: str, proba: bool, out_file: Path | None) -> None:
+    """An image bundle's predictions for a folder, an image file or a .npz file, as CSV."""
+    from modelworks.neural.predict_images import predict_images
+
+    frame, notices = predict_images(loaded.model, loaded.schema, data, proba=proba)
+    for notice in notices:
+        err.print(f"notice: {escape(notice)}")
+    if out_file is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, out_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    err.print(f"wrote {len(frame):,} predictions to {out_file}")
+
+
+@app.command()
+@user_errors
+def report(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open it in a web browser, where one exists.")
+    ] = False,
+    verify_key_env: VerifyKey = None,
+) -> None:
+    """Print the path of BUNDLE's report.html (verified against the manifest)."""
+    from modelworks.bundle import verify
+    from modelworks.errors import BundleError
+
+    manifest = verify(bundle, key=key_of(verify_key_env, sign=False))
+    if "report.html" not in manifest.get("files", {}):
+        raise BundleError(f"bundle {bundle} has no report.html (run with --no-report); run it again")
+    path = (bundle / "report.html").resolve()
+    out.print(str(path), soft_wrap=True)
+    if open_:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            err.print("notice: no web browser found here; open the file above on a machine with one")
+
+
+@app.command()
+@user_errors
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key clients must send.")
+    ] = None,
+    runtime: Annotated[
+        str, typer.Option(help="auto (ONNX when the bundle has it), onnx or sklearn.")
+    ] = "auto",
+    max_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = 10_000,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body in MB (413 beyond).")] = 10.0,
+    verify_key_env: VerifyKey = None,
+) -> None:
+    """Serve BUNDLE over HTTP: POST /predict and /predict_proba, GET /schema, /health, /metadata."""
+    from modelworks.options import RUNTIMES, check_at_least, check_choice, check_port, check_positive
+
+    check_port(port)
+    check_at_least(workers, 1, "--workers", 2)
+    check_choice(runtime, RUNTIMES, "--runtime")
+    check_at_least(max_rows, 1, "--max-rows", 10_000)
+    check_positive(max_body_mb, "--max-body-mb", 10)
+    from modelworks.serve.server import serve_bundle
+
+    serve_bundle(
+        bundle,
+        host=host,
+        port=port,
+        workers=workers,
+        api_key_env=api_key_env,
+        runtime=runtime,
+        max_rows=max_rows,
+        max_body_bytes=int(max_body_mb * 1_000_000),
+        verify_key_env=verify_key_env,
+    )
