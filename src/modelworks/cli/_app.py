@@ -179,3 +179,17 @@ DaskCluster = Annotated[
 Exclude = Annotated[str | None, typer.Option(help="Comma-separated columns to leave out.")]
 Seed = Annotated[int, typer.Option(help="Seed of every random choice.")]
 NoReport = Annotated[bool, typer.Option(help="Write report.html with every figure and table.")]
+
+
+def connect_cluster(spec: str, out: Console, err: Console):
+    """Connect to the Dask cluster of ``--cluster`` before any data is read (an unreachable scheduler
+    costs seconds, not the budget), after one warning line when the link is plain and leaves this
+    machine; print what it offers."""
+    from modelworks.distributed import cluster_warning, connect
+
+    note = cluster_warning(spec)
+    if note is not None:
+        err.print(f"warning: {escape(note)}")
+    connection = connect(spec, warn=False)
+    out.print(f"Dask cluster at {connection.address}: {connection.threads()} worker thread(s)")
+    return connection

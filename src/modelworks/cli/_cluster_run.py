@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from modelworks.cli._app import connect_cluster
+from modelworks.cli._print import print_saved
+
 
 def _load(data: str, err: Console):
     from modelworks.data.load import load
@@ -55,13 +58,7 @@ def run_cluster(
     from modelworks.cluster.clustering import Clustering
 
     if cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
-        from modelworks.distributed import cluster_warning, connect
-
-        note = cluster_warning(cluster)
-        if note is not None:
-            err.print(f"warning: {escape(note)}")
-        connection = connect(cluster, warn=False)
-        out.print(f"Dask cluster at {connection.address}: {connection.threads()} worker thread(s)")
+        connect_cluster(cluster, out, err)
 
     cl = Clustering(
         _load(data, err),
@@ -141,9 +138,7 @@ def run_cluster(
     for p in cl.profiles:
         out.print(f"  {escape(p.sentence)}")
     path = cl.save(out_dir, report=report, key=key)
-    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
-    if report:
-        out.print(f"Report: {path / 'report.html'}")
+    print_saved(out, path, started, report)
     return path
 
 
@@ -205,7 +200,5 @@ def run_anomalies(
             table.add_row(str(r.row), f"{r.anomaly_score:.2f}", escape(r.why))
         out.print(table)
     path = an.save(out_dir, report=report, key=key)
-    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
-    if report:
-        out.print(f"Report: {path / 'report.html'}")
+    print_saved(out, path, started, report)
     return path

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from modelworks.cli._print import print_saved
+
 
 def run_images(
     data: str,
@@ -98,7 +100,5 @@ def run_images(
     for cmp in ev.comparisons:
         out.print(f"  {cmp['mcnemar']['reading']}")
     path = exp.save(out_dir, report=report, key=key)
-    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
-    if report:
-        out.print(f"Report: {path / 'report.html'}")
+    print_saved(out, path, started, report)
     return path

@@ -114,3 +114,12 @@ def print_cleaning(exp) -> None:
         out.print(f"parsed column {p['name']!r} as {p['as']}s")
     if exp.rows.note:
         err.print(f"notice: {exp.rows.note}")
+
+
+def print_saved(out, path, started: float, report: bool) -> None:
+    """The closing lines of a run: where its bundle (and report) are, and how long it took."""
+    import time
+
+    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s)")
+    if report:
+        out.print(f"Report: {path / 'report.html'}")

@@ -17,6 +17,7 @@ from modelworks.cli._app import (
     SignKey,
     app,
     check_bundle_out,
+    connect_cluster,
     default_out,
     err,
     key_of,
@@ -59,13 +60,7 @@ def run_workflow(
     from modelworks.search.workers import FoldWorkers, pool_size
 
     if settings.cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
-        from modelworks.distributed import cluster_warning, connect
-
-        note = cluster_warning(settings.cluster)
-        if note is not None:
-            err.print(f"warning: {escape(note)}")
-        cluster = connect(settings.cluster, warn=False)
-        out.print(f"Dask cluster at {cluster.address}: {cluster.threads()} worker thread(s)")
+        connect_cluster(settings.cluster, out, err)
     from modelworks.distributed._frame import is_large_source
 
     large_source = is_large_source(data)
