@@ -291,7 +291,7 @@ def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
     import hashlib
     import shutil
 
-    from modelworks.bundle import seal
+    from modelworks.bundle._sign import seal
 
     bad = tmp_path / "bad"
     shutil.copytree(path, bad)

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import torch
 
-from modelworks.bundle import MANIFEST, load_model, seal
+from modelworks.bundle import MANIFEST, load_model
+from modelworks.bundle._sign import seal
 from modelworks.errors import BundleError
 from modelworks.models.boosting import fit_early_stopped, set_rounds
 from modelworks.neural import MLPClassifier, MLPRegressor, _persist
