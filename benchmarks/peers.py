@@ -143,6 +143,7 @@ def run_system(system: str, name: str, budget: float, work: Path) -> dict:
         "metric": metric,
         "wall_s": round(wall, 1),
         "peak_mb": round(peak),
+        "date": time.strftime("%Y-%m-%d"),  # kept rows (--keep) keep the date they were measured
     }
     if failed:
         return {**row, "score": None, "failed": failed}
@@ -170,13 +171,24 @@ def ranks(rows: list[dict]) -> dict[str, float]:
     return {s: round(float(np.mean(v)), 2) for s, v in totals.items()}
 
 
+def measured(rows: list[dict], systems: list[str]) -> str:
+    """When each system's rows were measured, e.g. "modelworks measured 2026-12-07, autogluon and flaml
+    2026-11-28": a row kept from an earlier run (--keep) carries its own date, never today's."""
+    dates: dict[str, list[str]] = {}
+    for s in systems:
+        days = sorted({r.get("date", "date not recorded") for r in rows if r["system"] == s})
+        dates.setdefault(" to ".join([days[0], days[-1]] if len(days) > 1 else days), []).append(s)
+    parts = [f"{' and '.join(names)} measured {day}" for day, names in dates.items()]
+    return "; ".join(parts)
+
+
 def write_doc(rows: list[dict], mean_ranks: dict[str, float], budget: float) -> None:
     begin, end = f"<!-- peers-{budget:g}:begin -->", f"<!-- peers-{budget:g}:end -->"
     systems = [s for s in SYSTEMS if s in mean_ranks]
     lines = [
         begin,
         "",
-        f"`python benchmarks/peers.py --budget {budget:g}` ({time.strftime('%Y-%m-%d')}, 2-core machine). "
+        f"`python benchmarks/peers.py --budget {budget:g}` (2-core machine; {measured(rows, systems)}). "
         "Score on test.csv (rank), wall time of the whole process in s, peak memory in MB.",
         "",
         "| dataset | metric | " + " | ".join(systems) + " |",
