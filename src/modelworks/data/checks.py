@@ -77,20 +77,18 @@ def target_copies(X: pd.DataFrame, y: pd.Series) -> list[str]:
         return []
     labels = y.astype(str).to_numpy()
     counts = nunique(X)
-    copies = []
-    if n_target == len(y):  # only the target's very values count here (identifiers are dropped anyway)
-        for c in counts.index[counts == n_target]:
-            if _equal_values(X[c], y):
-                copies.append(str(c))
-        return copies
-    for c in counts.index[counts == n_target]:
-        x = X[c]
-        if x.isna().any():
-            continue
-        pairs = pd.DataFrame({"x": x.astype(str).to_numpy(), "y": labels}).drop_duplicates()
-        if len(pairs) == n_target:
-            copies.append(str(c))
-    return copies
+    return [str(c) for c in counts.index[counts == n_target] if _copies(X[c], y, labels, n_target)]
+
+
+def _copies(x: pd.Series, y: pd.Series, labels: np.ndarray, n_target: int) -> bool:
+    """Whether ``x``, with ``n_target`` distinct values as ``y`` has, copies the target as
+    :func:`target_copies` counts it; ``labels`` is ``y`` as text."""
+    if n_target == len(labels):  # a target unique per row: only its very values count
+        return _equal_values(x, y)
+    if x.isna().any():
+        return False
+    pairs = pd.DataFrame({"x": x.astype(str).to_numpy(), "y": labels}).drop_duplicates()
+    return len(pairs) == n_target
 
 
 def _equal_values(x: pd.Series, y: pd.Series) -> bool:
@@ -113,10 +111,16 @@ def check_not_only_copies(X: pd.DataFrame, y: pd.Series) -> None:
     DataError
         Naming the copies and the fix.
     """
-    copies = target_copies(X, y)
-    if copies and len(copies) == X.shape[1]:
-        names = ", ".join(repr(c) for c in copies)
-        raise DataError(
-            f"column(s) {names} copy the target {str(y.name)!r} exactly (leakage) and no other column is "
-            "left to learn from; remove them and give the columns known before the target is"
-        )
+    n_target = y.nunique(dropna=True)
+    if n_target < 2 or X.shape[1] == 0:
+        return
+    labels = y.astype(str).to_numpy()
+    for c in X.columns:  # column by column: the first that is no copy ends the check, at its cost
+        x = X[c]
+        if x.nunique(dropna=True) != n_target or not _copies(x, y, labels, n_target):
+            return
+    names = ", ".join(repr(str(c)) for c in X.columns)
+    raise DataError(
+        f"column(s) {names} copy the target {str(y.name)!r} exactly (leakage) and no other column is "
+        "left to learn from; remove them and give the columns known before the target is"
+    )
