@@ -28,7 +28,7 @@ from modelworks.plots import (
     SilhouetteDisplay,
     to_png,
 )
-from modelworks.plots._clusters import LIGHT
+from modelworks.plots._cluster_common import LIGHT
 from modelworks.plots._style import HIGHLIGHT, MUTED, REFERENCE, color
 
 

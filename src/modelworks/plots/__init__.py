@@ -5,19 +5,11 @@ which returns the Display holding ``figure_`` and ``ax_``. Importing this packag
 backend on a headless Linux machine. :func:`to_png` and :func:`to_data_uri` render and close a figure.
 """
 
-from modelworks.plots._clusters import (
-    AnomalyScoreDisplay,
-    BICDisplay,
-    BiplotDisplay,
-    ClusterProfileDisplay,
-    ClusterProjectionDisplay,
-    DendrogramDisplay,
-    ElbowDisplay,
-    KDistanceDisplay,
-    ScreeDisplay,
-    SelectionDisplay,
-    SilhouetteDisplay,
-)
+from modelworks.plots._anomaly import AnomalyScoreDisplay
+from modelworks.plots._cluster_choice import BICDisplay, ElbowDisplay, SelectionDisplay
+from modelworks.plots._cluster_cuts import DendrogramDisplay, KDistanceDisplay
+from modelworks.plots._cluster_profiles import ClusterProfileDisplay, SilhouetteDisplay
+from modelworks.plots._cluster_projection import BiplotDisplay, ClusterProjectionDisplay, ScreeDisplay
 from modelworks.plots._images import ImageGridDisplay
 from modelworks.plots._style import OKABE_ITO, PALETTE, RC, style, to_data_uri, to_png
 from modelworks.plots._training import TrainingCurveDisplay
