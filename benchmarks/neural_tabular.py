@@ -45,6 +45,7 @@ def test_score(pipe, test: pd.DataFrame, target: str, task: str, metric: str, cl
 
 def run(name: str) -> dict:
     from modelworks import Experiment
+    from modelworks.workflows.tabular._plan import fit_data
 
     meta = json.loads((SHARED / name / "meta.json").read_text())
     train = pd.read_csv(SHARED / name / "train.csv")
@@ -66,7 +67,7 @@ def run(name: str) -> dict:
     compare_s = time.perf_counter() - start
     results = {r.name: r for r in board.results}
     frame = board.to_frame().set_index("model")
-    fit_data = exp._fit_data(all_rows=True)
+    rows = fit_data(exp.split, exp.rows, all_rows=True)
     row: dict = {"dataset": name, "metric": metric, "rows": len(train), "compare_s": round(compare_s, 1)}
     for model in [*MODELS, "ensemble"]:
         if model not in results:
@@ -74,14 +75,14 @@ def run(name: str) -> dict:
         pipe = exp.pipeline(model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pipe.fit(*fit_data)
+            pipe.fit(*rows)
         row[model] = {
             "cv": float(frame.loc[model, f"{metric}_mean"]),
             "test": test_score(pipe, test, target, task, metric, exp.classes or [], exp.positive_label),
             "tied": bool(frame.loc[model, "tied_with_best"]),
             "fit_s": float(np.mean(results[model].fit_seconds)),
         }
-    row["mlp_weight"] = dict(exp._ensemble).get("mlp", 0.0)
+    row["mlp_weight"] = dict(exp.models.ensemble).get("mlp", 0.0)
     row["mlp_epochs"] = results["mlp"].rounds if "mlp" in results else []
     return row
 

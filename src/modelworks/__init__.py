@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from modelworks.data.load import load
     from modelworks.data.profile import profile
     from modelworks.errors import ModelworksError
-    from modelworks.experiment import Experiment
+    from modelworks.workflows.tabular import Experiment
 
 __all__ = [
     "Anomalies",
@@ -48,7 +48,7 @@ _PUBLIC = {
     "Anomalies": "modelworks.cluster.anomalies",
     "Client": "modelworks.client",
     "Clustering": "modelworks.cluster.clustering",
-    "Experiment": "modelworks.experiment",
+    "Experiment": "modelworks.workflows.tabular",
     "ModelworksError": "modelworks.errors",
     "load": "modelworks.data.load",
     "load_model": "modelworks.bundle",

@@ -12,14 +12,24 @@ pandas frames for one value: numbers are taken as they are, ISO dates (``2024-05
 ``2024-05-17 13:45:00``) are split into their parts directly, and any other value is cleaned by the
 pipeline's own cleaner once and remembered. Cleaning holds no state and treats each column on its own,
 so this gives exactly what ``TableCleaner.transform`` gives (the tests compare them value by value).
+
+:func:`predict_batch` is ``modelworks predict``: a table a chunk of rows at a time (or an image
+bundle's images) to CSV, a file written beside its destination and renamed onto it when complete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
+import tempfile
 import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
@@ -31,7 +41,19 @@ from modelworks.evaluate._proba import align_proba
 from modelworks.export.runtime import MISSING, UNSEEN, OnnxPredictor, decision_rule, labels_from_proba
 from modelworks.prepare._cleaning import clean
 
-__all__ = ["Prediction", "merge_notices", "predict_frame", "predict_rows"]
+if TYPE_CHECKING:
+    from modelworks.data.load import Chunks
+
+__all__ = [
+    "BatchEvents",
+    "BatchPrediction",
+    "Prediction",
+    "check_batch_options",
+    "merge_notices",
+    "predict_batch",
+    "predict_frame",
+    "predict_rows",
+]
 
 #: Tasks of bundles without a target: their answer columns are their own (see :func:`_unsupervised`).
 UNSUPERVISED = ("clustering", "anomaly")
@@ -133,6 +155,159 @@ def merge_notices(batches: list[list[str]]) -> list[str]:
             else:
                 merged[head] = [head, int(count), tail]
     return [entry[0] if len(entry) == 1 else f"{entry[0]}{entry[1]}{entry[2]}" for entry in merged.values()]
+
+
+class BatchEvents(Protocol):
+    """What :func:`predict_batch` tells as it goes, to any object with these methods (the command
+    line prints them; without one, nothing is told)."""
+
+    def image_notices(self, notices: list[str]) -> None:
+        """What an image bundle ignored or could not read, before its predictions are written."""
+
+    def reading(self, chunks: Chunks) -> AbstractContextManager[object]:
+        """A context entered while a table's chunks are read and predicted.
+
+        A progress display sets ``chunks.on_progress`` in it (``chunks.size`` and ``chunks.unit`` say
+        what is counted).
+        """
+
+
+class _Untold:
+    """The :class:`BatchEvents` of a caller that shows nothing."""
+
+    def image_notices(self, notices: list[str]) -> None:
+        pass
+
+    def reading(self, chunks: Chunks) -> AbstractContextManager[object]:
+        return nullcontext()
+
+
+@dataclass
+class BatchPrediction:
+    """What :func:`predict_batch` wrote.
+
+    Attributes
+    ----------
+    rows : int
+        Predictions written (one per row or image).
+    notices : list of str
+        What a table's rows had ignored or treated as unknown, merged over its chunks (an image
+        bundle's are told before its predictions are written: :meth:`BatchEvents.image_notices`).
+    runtime : str or None
+        The runtimes that predicted a table (``"onnx"``, ``"sklearn"`` or ``"onnx and sklearn"``);
+        ``None`` for an image bundle.
+    """
+
+    rows: int
+    notices: list[str] = field(default_factory=list)
+    runtime: str | None = None
+
+
+def check_batch_options(runtime: str, chunk_rows: int) -> None:
+    """Check the options of :func:`predict_batch` before any bundle is read.
+
+    Raises
+    ------
+    ConfigError
+        In :mod:`modelworks.options`' words, naming the option.
+    """
+    from modelworks.options import RUNTIMES, check_at_least, check_choice
+
+    check_at_least(chunk_rows, 1, "--chunk-rows", 50_000)
+    check_choice(runtime, RUNTIMES, "--runtime")
+
+
+def predict_batch(
+    bundle: str | os.PathLike,
+    data: str,
+    *,
+    proba: bool = False,
+    out_file: Path | None = None,
+    runtime: str = "auto",
+    chunk_rows: int = 50_000,
+    key: bytes | None = None,
+    stream: TextIO | None = None,
+    events: BatchEvents | None = None,
+) -> BatchPrediction:
+    """Predict the rows of a table, or the images of an image bundle, as CSV.
+
+    The bundle is verified against its manifest. A table is read and predicted ``chunk_rows`` rows at
+    a time (a CSV or TSV file streams from disk), with the bundle's ONNX model when it has one and
+    ``runtime`` allows it. ``out_file`` is written beside its destination and renamed onto it when
+    complete: a failure leaves no partial file.
+
+    Parameters
+    ----------
+    bundle : path-like or str
+        A bundle directory, or ``runs:/RUN_ID/bundle`` of a tracked run.
+    data : str
+        A table :func:`modelworks.load` reads; for an image bundle, a folder, an image or a ``.npz``.
+    proba : bool
+        One probability column per class instead of the label.
+    out_file : Path, optional
+        The CSV file to write (default: ``stream``).
+    runtime : {"auto", "onnx", "sklearn"}
+    chunk_rows : int
+        Rows read and predicted at a time.
+    key : bytes, optional
+        Refuse a bundle not signed with this secret.
+    stream : file-like, optional
+        Where the CSV goes without ``out_file`` (default: ``sys.stdout``), flushed after every chunk.
+    events : BatchEvents, optional
+        Told of each step as it happens.
+
+    Returns
+    -------
+    BatchPrediction
+
+    Raises
+    ------
+    ModelworksError
+        A wrong option, a bundle that fails its checks, unreadable data.
+    """
+    from modelworks.bundle import load_bundle
+    from modelworks.data.load import iter_chunks
+
+    check_batch_options(runtime, chunk_rows)
+    events = _Untold() if events is None else events
+    stream = sys.stdout if stream is None else stream
+    loaded = load_bundle(bundle, runtime=runtime, key=key)
+    from modelworks.neural.predict_images import is_image_bundle, predict_images
+
+    if is_image_bundle(loaded.schema):
+        frame, notices = predict_images(loaded.model, loaded.schema, data, proba=proba)
+        events.image_notices(notices)
+        with _csv_out(out_file, stream) as fh:
+            frame.to_csv(fh, index=False)
+        return BatchPrediction(len(frame))
+    chunks = iter_chunks(data, chunk_rows)
+    rows, batches, runtimes = 0, [], set()
+    with _csv_out(out_file, stream) as fh, events.reading(chunks):
+        for chunk in chunks:
+            result = predict_rows(loaded, chunk, proba=proba)
+            result.frame.to_csv(fh, index=False, header=rows == 0)
+            fh.flush()
+            rows += len(result.frame)
+            batches.append(result.notices)
+            runtimes.add(result.runtime)
+    return BatchPrediction(rows, merge_notices(batches), " and ".join(sorted(runtimes)) or loaded.runtime)
+
+
+@contextmanager
+def _csv_out(out_file: Path | None, stream: TextIO) -> Iterator[TextIO]:
+    """``stream``, or a file beside ``out_file`` renamed onto it when complete (removed on failure)."""
+    if out_file is None:
+        yield stream
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            yield fh
+        os.replace(tmp, out_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _unsupervised(bundle: Bundle, frame: pd.DataFrame) -> pd.DataFrame:

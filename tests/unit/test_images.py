@@ -229,6 +229,50 @@ def test_cli_runs_and_predicts_a_folder(digits_dir, cli, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_image_run_tells_each_step_in_order_and_saves_the_chosen_network(digits_dir, tmp_path):
+    from modelworks.workflows.images import ImageEvents, run_images
+
+    class Told(ImageEvents):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def notice(self, text: str) -> None:
+            self.seen.append("notice")
+
+        def read(self, images) -> None:
+            self.seen.append(f"read {len(images.X)}")
+
+        def epoch(self, name: str, epoch: int, record: dict) -> None:
+            self.seen.append(f"{name} epoch {epoch}")
+
+        def split(self, experiment) -> None:
+            self.seen.append("split")
+
+        def compared(self, experiment) -> None:
+            assert experiment.chosen.name == "cnn"
+            self.seen.append("compared")
+
+        def evaluated(self, experiment, evaluation) -> None:
+            assert evaluation is experiment.evaluate()
+            self.seen.append("evaluated")
+
+    told = Told()
+    run = run_images(
+        str(digits_dir),
+        tmp_path / "bundle",
+        models=("cnn",),
+        max_epochs=2,
+        device="cpu",
+        report=False,
+        events=told,
+    )
+    epochs = [e for e in told.seen if "epoch" in e]
+    assert told.seen == [f"read {10 * PER_CLASS}", "split", *epochs, "compared", "evaluated"]
+    assert epochs[0] == "cnn epoch 0" and len(epochs) == run.experiment.chosen.epochs
+    assert run.path == tmp_path / "bundle" and (run.path / "network-0.safetensors").is_file()
+    assert not (run.path / "report.html").exists()
+
+
 def test_cli_refuses_bad_image_input(cli, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -21,6 +21,7 @@ from modelworks.search.sampling import (
     plan_rows,
     sample_rows,
 )
+from modelworks.workflows.tabular._plan import fit_data
 
 
 def test_fit_cost_is_the_line_through_two_timings():
@@ -99,8 +100,8 @@ def wide_table(n: int) -> pd.DataFrame:
 
 def test_experiment_compares_on_the_planned_sample_and_says_so(monkeypatch, tmp_path):
     # the machine's speed is replaced by a slow, fixed one: the plan is then the same everywhere
-    monkeypatch.setattr("modelworks.experiment.SAMPLE_FLOOR", 5_000)
-    monkeypatch.setattr("modelworks.experiment.time_fits", lambda *args: FitCost(0.01, 4e-4))
+    monkeypatch.setattr("modelworks.workflows.tabular._plan.SAMPLE_FLOOR", 5_000)
+    monkeypatch.setattr("modelworks.workflows.tabular._plan.time_fits", lambda *args: FitCost(0.01, 4e-4))
     exp = Experiment(
         wide_table(30_000),
         "y",
@@ -117,9 +118,9 @@ def test_experiment_compares_on_the_planned_sample_and_says_so(monkeypatch, tmp_
     assert all(np.isin(train, covered).all() for train, _ in exp.folds)
     board = exp.compare()
     assert {r.name for r in board.results} >= {"linear"}
-    X_fit, _ = exp._fit_data(all_rows=False)
+    X_fit, _ = fit_data(exp.split, exp.rows, all_rows=False)
     assert len(X_fit) == pytest.approx(exp.rows.fit_rows, abs=5)
-    X_all, y_all = exp._fit_data(all_rows=True)
+    X_all, y_all = fit_data(exp.split, exp.rows, all_rows=True)
     assert len(X_all) == pytest.approx(exp.rows.fit_rows * (1 + len(exp.X_test) / n), abs=10)
     assert y_all.notna().all()
     exp.evaluate()

@@ -1,7 +1,8 @@
 """Starting the prediction service does not pay for the training stack.
 
 ``import modelworks.serve`` and ``modelworks serve --help`` run in fresh interpreters, which then list
-the heavy modules they imported: none of torch, lightgbm, matplotlib or ``modelworks.experiment``.
+the heavy modules they imported: none of torch, lightgbm, matplotlib, ``modelworks.experiment`` or
+the table run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import pytest
 
 #: Modules that neither importing the serving package nor the command's help may import.
-HEAVY = ("torch", "lightgbm", "matplotlib", "modelworks.experiment")
+HEAVY = ("torch", "lightgbm", "matplotlib", "modelworks.experiment", "modelworks.workflows.tabular")
 
 _REPORT = f"import json, sys; print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
 _HELP = (

@@ -39,7 +39,7 @@ def test_workers_give_the_same_scores_as_one_process(table):
     for name in models:
         np.testing.assert_allclose(first[name].fold_scores[one.metric], second[name].fold_scores[two.metric])
         assert first[name].rounds == second[name].rounds
-        np.testing.assert_allclose(one._oof[name], two._oof[name])
+        np.testing.assert_allclose(one.models.oof[name], two.models.oof[name])
 
 
 def _slow_forest_data():

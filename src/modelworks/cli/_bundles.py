@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from modelworks.cli._app import VerifyKey, app, check_writable, err, key_of, out, user_errors
+
+if TYPE_CHECKING:
+    from modelworks.data.load import Chunks
 
 
 @app.command("profile")
@@ -94,6 +97,48 @@ def compare(
     out.print(result.reading)
 
 
+class _PredictPrinter:
+    """Prints a batch prediction's image notices, and a progress bar on a terminal (its
+    :class:`~modelworks.predict.BatchEvents`)."""
+
+    def __init__(self, to_stdout: bool):
+        self.to_stdout = to_stdout
+
+    def image_notices(self, notices: list[str]) -> None:
+        for notice in notices:
+            err.print(f"notice: {escape(notice)}")
+
+    @contextmanager
+    def reading(self, chunks: Chunks) -> Iterator[None]:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            amount,
+            TimeRemainingColumn(),
+            console=err,
+            # no bar over predictions scrolling on the same terminal
+            disable=not err.is_terminal or (self.to_stdout and sys.stdout.isatty()),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("predicting", total=chunks.size)
+            chunks.on_progress = lambda c: bar.update(
+                task,
+                completed=c.done,
+                description="checking column types" if c.phase == "scanning" else "predicting",
+            )
+            yield
+
+
 @app.command()
 @user_errors
 def predict(
@@ -114,99 +159,26 @@ def predict(
     verify_key_env: VerifyKey = None,
 ) -> None:
     """Predict DATA with a saved BUNDLE (verified against its manifest), a chunk of rows at a time."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from modelworks.predict import check_batch_options, predict_batch
 
-    from modelworks.bundle import load_bundle
-    from modelworks.data.load import iter_chunks
-    from modelworks.options import RUNTIMES, check_at_least, check_choice
-    from modelworks.predict import merge_notices, predict_rows
-
-    check_at_least(chunk_rows, 1, "--chunk-rows", 50_000)
-    check_choice(runtime, RUNTIMES, "--runtime")
+    check_batch_options(runtime, chunk_rows)
     if out_file is not None:
         check_writable(out_file, file=True)
-    loaded = load_bundle(bundle, runtime=runtime, key=key_of(verify_key_env, sign=False))
-    from modelworks.neural.predict_images import is_image_bundle
-
-    if is_image_bundle(loaded.schema):
-        _predict_images(loaded, data, proba, out_file)
-        return
-    chunks = iter_chunks(data, chunk_rows)
-    amount = DownloadColumn() if chunks.unit == "bytes" else MofNCompleteColumn()
-    tmp: str | None = None
-    fh = sys.stdout
-    rows, notices, runtimes = 0, [], set()
-    try:
-        if out_file is not None:  # written beside the destination, renamed when complete
-            out_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
-            fh = os.fdopen(fd, "w", newline="")
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            amount,
-            TimeRemainingColumn(),
-            console=err,
-            # no bar over predictions scrolling on the same terminal
-            disable=not err.is_terminal or (out_file is None and sys.stdout.isatty()),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("predicting", total=chunks.size)
-            chunks.on_progress = lambda c: bar.update(
-                task,
-                completed=c.done,
-                description="checking column types" if c.phase == "scanning" else "predicting",
-            )
-            for chunk in chunks:
-                result = predict_rows(loaded, chunk, proba=proba)
-                result.frame.to_csv(fh, index=False, header=rows == 0)
-                fh.flush()
-                rows += len(result.frame)
-                notices.append(result.notices)
-                runtimes.add(result.runtime)
-        if tmp is not None:
-            fh.close()
-            os.replace(tmp, out_file)  # type: ignore[arg-type]
-    except BaseException:
-        if tmp is not None:
-            if fh is not sys.stdout and not fh.closed:
-                fh.close()
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    for notice in merge_notices(notices):
+    done = predict_batch(
+        bundle,
+        data,
+        proba=proba,
+        out_file=out_file,
+        runtime=runtime,
+        chunk_rows=chunk_rows,
+        key=key_of(verify_key_env, sign=False),
+        events=_PredictPrinter(to_stdout=out_file is None),
+    )
+    for notice in done.notices:
         err.print(f"notice: {notice}")
     if out_file is not None:
-        used = " and ".join(sorted(runtimes)) or loaded.runtime
-        err.print(f"wrote {rows:,} predictions to {out_file} ({used} runtime)")
-
-
-def _predict_images(loaded, data: str, proba: bool, out_file: Path | None) -> None:
-    """An image bundle's predictions for a folder, an image file or a .npz file, as CSV."""
-    from modelworks.neural.predict_images import predict_images
-
-    frame, notices = predict_images(loaded.model, loaded.schema, data, proba=proba)
-    for notice in notices:
-        err.print(f"notice: {escape(notice)}")
-    if out_file is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.", dir=out_file.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, out_file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    err.print(f"wrote {len(frame):,} predictions to {out_file}")
+        used = "" if done.runtime is None else f" ({done.runtime} runtime)"
+        err.print(f"wrote {done.rows:,} predictions to {out_file}{used}")
 
 
 @app.command()

@@ -1,12 +1,13 @@
-"""``modelworks run`` (tables and images) and ``modelworks demo``; the order of a table run
-(:func:`run_workflow`)."""
+"""``modelworks run`` (tables and images) and ``modelworks demo``: parse, call the run's workflow
+(:mod:`modelworks.workflows`), print."""
 
 from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +15,7 @@ from rich.markup import escape
 from modelworks.cli._app import (
     Budget,
     DaskCluster,
+    Seed,
     SignKey,
     app,
     check_bundle_out,
@@ -26,8 +28,57 @@ from modelworks.cli._app import (
     user_errors,
 )
 from modelworks.cli._print import print_cleaning, print_evaluation, print_leaderboard
+from modelworks.cli._run_options import (
+    Augment,
+    Backend,
+    Bag,
+    Costs,
+    Data,
+    Device,
+    DropDuplicates,
+    Ensemble,
+    Epochs,
+    Folds,
+    FullData,
+    Metric,
+    Models,
+    Out,
+    Prefer,
+    Refit,
+    Repeats,
+    Report,
+    SampleRows,
+    Target,
+    Task,
+    TestSize,
+    Threshold,
+    Tune,
+    Unseen,
+)
 from modelworks.cli._track import Track, TrackCommand, log_bundle, open_store
 from modelworks.settings import RunSettings
+
+
+class _Printed:
+    """What ``modelworks run`` prints of a table run as it goes (see
+    :class:`modelworks.workflows.tabular.RunView`)."""
+
+    out, err = out, err
+
+    def connect(self, cluster: str) -> Any:
+        return connect_cluster(cluster, out, err)
+
+    def cleaned(self, exp, profile) -> None:
+        print_cleaning(exp)
+        for w in profile.warnings:
+            if w.severity != "info":
+                out.print(f"[yellow]profile {w.severity}:[/] {w.message}")
+
+    def compared(self, exp) -> None:
+        print_leaderboard(exp)
+
+    def evaluated(self, exp) -> None:
+        print_evaluation(exp)
 
 
 def run_workflow(
@@ -40,169 +91,67 @@ def run_workflow(
     full_data: bool = False,
     sample_rows: int | None = None,
 ) -> Path:
-    """Load, profile, compare, evaluate and save; print what happened; return the bundle path.
-
-    A folder or glob of Parquet/CSV files is read with Dask: profiled over all rows, compared on a
-    sample, and with ``full_data`` its chosen booster refitted on all rows
-    (:mod:`modelworks.distributed._large`).
-    """
+    """Run a table (:func:`modelworks.workflows.tabular.run_table`), printing what happens; return the
+    bundle path."""
     started = time.perf_counter()
-    time_budget = settings.time_budget
     check_bundle_out(out_dir)
     key = key_of(sign_key_env, sign=True)
-    budget_note = f" within {time_budget:g}s" if time_budget is not None else ""
+    budget_note = f" within {settings.time_budget:g}s" if settings.time_budget is not None else ""
     # the first line comes before the heavy imports: the user sees at once that the run started
     out.print(f"Reading {escape(str(data))}, then comparing models{budget_note}")
-    from modelworks.data.load import load
-    from modelworks.data.profile import MAX_DETAILED_COLUMNS, MAX_ROWS, profile
-    from modelworks.experiment import Experiment
-    from modelworks.search.budget import profile_columns
-    from modelworks.search.workers import FoldWorkers, pool_size
+    from modelworks.workflows.tabular import run_table
 
-    if settings.cluster is not None:  # before reading: an unreachable scheduler costs seconds, not the budget
-        connect_cluster(settings.cluster, out, err)
-    from modelworks.distributed._frame import is_large_source
-
-    large_source = is_large_source(data)
-    if settings.cluster is None:
-        size = pool_size(settings.n_jobs, settings.cv)
-        in_process = large_source and full_data and settings.models is None  # see LargeTable.settings
-        if size and not in_process:  # their imports (2 to 3 s) overlap reading and profiling
-            FoldWorkers(size).warm()
-
-    large = None
-    if large_source:  # many files: profiled over all rows with Dask, compared on a sample
-        from modelworks.distributed._large import LargeTable
-
-        large = LargeTable.open(
-            data, target, settings, full_data=full_data, sample_rows=sample_rows, out=out, err=err
-        )
-        df, settings = large.sample, large.settings(settings)
-    else:
-        notes: list[str] = []
-        df = load(data, notices=notes)
-        for note in notes:
-            err.print(f"notice: {escape(note)}")
-    detailed = profile_columns(time_budget, MAX_DETAILED_COLUMNS)
-    rows = MAX_ROWS
-    if large is not None and len(df) <= large.default_cap:  # profiled whole: its rows are the experiment's
-        rows = len(df)
-    prof = profile(df, target, task=settings.task, seed=settings.seed, max_detailed=detailed, max_rows=rows)
-    if time_budget is not None:  # the promise covers loading and profiling too
-        settings = settings.replace(time_budget=max(time_budget - (time.perf_counter() - started), 1.0))
-    if large is not None:  # the fit on all rows (--full-data) keeps its time out of the comparison
-        settings = large.keep_time(settings)
-    exp = Experiment(df, target, settings, progress=True, console=err)
-    if prof.n_rows_profiled == len(df) and prof.frame is not None and prof.frame.equals(exp.data):
-        prof.frame = exp.data  # the same rows (the profile's shallow copy holds df's): one copy, not two
-    del df  # the experiment holds its own copy
-    if large is not None:
-        large.sample = None  # the same rows: a table's sample is wide, and the fit on all rows needs room
-        large.reserve(exp)
-    print_cleaning(exp)
-    for w in prof.warnings:
-        if w.severity != "info":
-            out.print(f"[yellow]profile {w.severity}:[/] {w.message}")
-    exp.compare()
-    print_leaderboard(exp)
-    exp.evaluate()
-    print_evaluation(exp)
-    if large is not None:
-        large.finish(exp, rows_of=[prof])  # --full-data: the chosen booster refitted on all rows
-    report = settings.report
-    extra = large.files() if large is not None else None
-    path = exp.save(out_dir, extra, profile=prof, key=key)
-    skipped = exp.learning_curve().skipped if report else None
-    if skipped:
-        out.print(f"Learning curve skipped: {skipped}")
+    done = run_table(
+        data,
+        target,
+        out_dir,
+        settings,
+        key=key,
+        full_data=full_data,
+        sample_rows=sample_rows,
+        view=_Printed(),
+        started=started,
+    )
+    if done.curve_skipped:
+        out.print(f"Learning curve skipped: {done.curve_skipped}")
     signed = f", signed with ${sign_key_env}" if key is not None else ""
-    out.print(f"\nBundle: {path}  ({time.perf_counter() - started:.1f}s{signed})")
-    if report:
-        out.print(f"Report: {path / 'report.html'}")
-    return path
+    out.print(f"\nBundle: {done.path}  ({time.perf_counter() - started:.1f}s{signed})")
+    if settings.report:
+        out.print(f"Report: {done.path / 'report.html'}")
+    return done.path
 
 
 @app.command(cls=TrackCommand)
 @user_errors
 def run(
-    data: Annotated[
-        str,
-        typer.Argument(
-            help="Table (CSV, Parquet, Excel, JSON, SQL URL), or images: a folder of class subfolders "
-            "or a .npz file with arrays X and y."
-        ),
-    ],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict (tables).")] = None,
-    task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
-    metric: Annotated[str | None, typer.Option(help="Ranking metric.")] = None,
+    data: Data,
+    target: Target = None,
+    task: Task = "auto",
+    metric: Metric = None,
     time_budget: Budget = 300.0,
-    cv: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    test_size: Annotated[
-        float | None, typer.Option(help="Share held out for testing (tables 0.2, images 0.25).")
-    ] = None,
-    models: Annotated[str | None, typer.Option(help="Comma-separated model names.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle directory.")] = None,
-    refit: Annotated[bool, typer.Option(help="Refit the best model on all rows.")] = True,
-    ensemble: Annotated[bool, typer.Option(help="Consider an ensemble of the best models.")] = True,
-    cv_repeats: Annotated[int, typer.Option(help="Repeat the K-fold split N times (more power).")] = 1,
-    prefer: Annotated[
-        str, typer.Option(help="Among models tied with the best: best, simple or fast.")
-    ] = "best",
-    costs: Annotated[
-        str | None, typer.Option(help="Binary: costs 'FP,FN'; the threshold minimises their total.")
-    ] = None,
-    threshold: Annotated[
-        bool, typer.Option(help="Binary: tune the decision threshold (F1, or --costs) out of fold.")
-    ] = True,
-    unseen_categories: Annotated[
-        str, typer.Option(help="Server policy for categories unseen in training: reject (422) or allow.")
-    ] = "reject",
-    report: Annotated[
-        bool, typer.Option(help="Write report.html (figures, learning curve); --no-report is faster.")
-    ] = True,
-    drop_duplicates: Annotated[
-        bool,
-        typer.Option(
-            "--drop-duplicates", help="Drop exact repeated rows (kept by default, grouped across splits)."
-        ),
-    ] = False,
-    tune: Annotated[
-        bool, typer.Option(help="Tune the best booster family with Optuna in the budget left.")
-    ] = True,
-    bag: Annotated[
-        bool,
-        typer.Option(
-            help="Save the average of the fold models when a check on held-out rows finds it better."
-        ),
-    ] = True,
+    cv: Folds = 5,
+    test_size: TestSize = None,
+    models: Models = None,
+    seed: Seed = 0,
+    out_dir: Out = None,
+    refit: Refit = True,
+    ensemble: Ensemble = True,
+    cv_repeats: Repeats = 1,
+    prefer: Prefer = "best",
+    costs: Costs = None,
+    threshold: Threshold = True,
+    unseen_categories: Unseen = "reject",
+    report: Report = True,
+    drop_duplicates: DropDuplicates = False,
+    tune: Tune = True,
+    bag: Bag = True,
     cluster: DaskCluster = None,
-    full_data: Annotated[
-        bool,
-        typer.Option(
-            "--full-data",
-            help="A folder or glob of Parquet/CSV files: refit the chosen LightGBM or XGBoost model on "
-            "all rows, streamed file by file (with --cluster: their Dask estimators); compared and "
-            "tested on a sample.",
-        ),
-    ] = False,
-    sample_rows: Annotated[
-        int | None,
-        typer.Option(
-            help="A folder or glob of Parquet/CSV files: rows of the comparison sample at most "
-            "(default 250,000, less when memory is short)."
-        ),
-    ] = None,
-    device: Annotated[
-        str, typer.Option(help="Images: auto (a CUDA GPU when present), cpu or cuda.")
-    ] = "auto",
-    backend: Annotated[
-        str, typer.Option(help="Images: torch, or keras (the article's network in Keras 3 on PyTorch).")
-    ] = "torch",
-    augment: Annotated[
-        str, typer.Option(help="Images: none, shift, or shift+flip (only where mirroring keeps the class).")
-    ] = "shift",
-    max_epochs: Annotated[int, typer.Option(help="Images: epochs at most per network.")] = 30,
+    full_data: FullData = False,
+    sample_rows: SampleRows = None,
+    device: Device = "auto",
+    backend: Backend = "torch",
+    augment: Augment = "shift",
+    max_epochs: Epochs = 30,
     track: Track = None,
     sign_key_env: SignKey = None,
 ) -> None:
@@ -210,84 +159,19 @@ def run(
 
     DATA is a table (give --target) or images (a folder with one subfolder per class, or a .npz file).
     """
-    from modelworks.distributed._frame import is_large_source
-    from modelworks.errors import ConfigError
-    from modelworks.neural._image_data import is_image_source
+    from modelworks.workflows._kind import kind_of_run
 
+    options = dict(locals())
     out_path = default_out(data, out_dir)
-    # a folder of Parquet/CSV files (or, with --target, any folder without subfolders), or a glob
-    large = is_large_source(data, table=target is not None)
-    if not large and (full_data or sample_rows is not None):
-        raise ConfigError(
-            "--full-data and --sample-rows apply to a folder or a quoted glob of Parquet/CSV files; "
-            f"{data} is neither"
-        )
-    if sample_rows is not None and sample_rows < 1:
-        raise ConfigError(f"--sample-rows must be at least 1 (got {sample_rows})")
-    if is_image_source(data) and not large:
-        from modelworks.cli._images import run_images
-
-        if target is not None:
-            raise ConfigError("--target applies to tables; images take their labels from the subfolders or y")
-        if cluster is not None:
-            raise ConfigError("--cluster applies to tables; images train one network at a time, here")
-        from modelworks.workflows.images import check_image_options
-
-        check_image_options(time_budget, seed, test_size, max_epochs, backend, device, augment)
-        check_bundle_out(out_path)
-        tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
-        path = run_images(
-            data,
-            out_path,
-            out,
-            err,
-            time_budget=time_budget if tracker is None else tracker.budget(time_budget),
-            models=names_of(models) or None,
-            test_size=0.25 if test_size is None else test_size,
-            seed=seed,
-            device=device,
-            augment=augment,
-            max_epochs=max_epochs,
-            report=report,
-            key=key_of(sign_key_env, sign=True),
-            backend=backend,
-        )
-        options = dict(data=data, time_budget=time_budget, models=models, test_size=test_size or 0.25)
-        options.update(seed=seed, device=device, backend=backend, augment=augment, max_epochs=max_epochs)
-        log_bundle(tracker, path, options, out)
-        return
-    if target is None:
-        raise ConfigError(f"--target is required for a table: name the column of {data} to predict")
-    test_size = 0.2 if test_size is None else test_size
-    # before anything is read or fitted: a mistake costs a second, not the budget
-    settings = RunSettings(
-        task=task,
-        metric=metric,
-        time_budget=time_budget,
-        cv=cv,
-        test_size=test_size,
-        models=names_of(models) or None,
-        seed=seed,
-        refit=refit,
-        ensemble=ensemble,
-        cv_repeats=cv_repeats,
-        prefer=prefer,
-        costs=_parse_costs(costs),
-        threshold=threshold,
-        unseen_categories=unseen_categories,
-        drop_duplicates=drop_duplicates,
-        tune=tune,
-        bag=bag,
-        report=report,
-        cluster=cluster,
-    )
+    kind = kind_of_run(data, target=target, full_data=full_data, sample_rows=sample_rows, cluster=cluster)
+    if kind == "images":
+        return _run_images(options, out_path)
+    given = _table_settings(options)  # before anything is read: a mistake costs a second, not the budget
     tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
-    given = settings
-    if tracker is not None:
-        settings = settings.replace(time_budget=tracker.budget(time_budget))
+    settings = given if tracker is None else given.replace(time_budget=tracker.budget(time_budget))
     path = run_workflow(
         data,
-        target,
+        str(target),
         out_path,
         settings,
         sign_key_env=sign_key_env,
@@ -298,6 +182,51 @@ def run(
         from modelworks.track import run_options
 
         log_bundle(tracker, path, {**run_options(given, data), "full_data": full_data}, out)
+
+
+def _table_settings(options: dict[str, Any]) -> RunSettings:
+    """The table run's settings from ``run``'s options (checked here, before anything is read)."""
+    given = {f.name: options[f.name] for f in fields(RunSettings) if f.name in options}
+    given["test_size"] = 0.2 if options["test_size"] is None else options["test_size"]
+    given["models"] = names_of(options["models"]) or None
+    given["costs"] = _parse_costs(options["costs"])
+    return RunSettings(**given)
+
+
+def _run_images(options: dict[str, Any], out_path: Path) -> None:
+    """``run`` on images: checked, tracked if asked, trained and saved
+    (:mod:`modelworks.workflows.images`)."""
+    from modelworks.cli._images import run_images
+    from modelworks.workflows.images import check_image_options
+
+    o = options
+    test_size = 0.25 if o["test_size"] is None else o["test_size"]
+    check_image_options(
+        o["time_budget"], o["seed"], o["test_size"], o["max_epochs"], o["backend"], o["device"], o["augment"]
+    )
+    check_bundle_out(out_path)
+    tracker = open_store(
+        o["track"], o["data"], out
+    )  # before reading: a wrong URI costs seconds, not the budget
+    path = run_images(
+        o["data"],
+        out_path,
+        out,
+        err,
+        time_budget=o["time_budget"] if tracker is None else tracker.budget(o["time_budget"]),
+        models=names_of(o["models"]) or None,
+        test_size=test_size,
+        seed=o["seed"],
+        device=o["device"],
+        augment=o["augment"],
+        max_epochs=o["max_epochs"],
+        report=o["report"],
+        key=key_of(o["sign_key_env"], sign=True),
+        backend=o["backend"],
+    )
+    logged = {k: o[k] for k in ("data", "time_budget", "models")} | {"test_size": test_size}
+    logged |= {k: o[k] for k in ("seed", "device", "backend", "augment", "max_epochs")}
+    log_bundle(tracker, path, logged, out)
 
 
 def _parse_costs(costs: str | None) -> tuple[float, float] | None:

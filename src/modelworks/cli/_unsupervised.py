@@ -58,13 +58,11 @@ def cluster(
     """Find clusters in DATA: compare methods and k with evidence, explain each cluster, save a bundle
     whose predict assigns new rows."""
     from modelworks.cli._cluster_run import run_cluster
-    from modelworks.cluster._options import check_cluster_options
+    from modelworks.workflows.unsupervised import check_clustering_options
 
-    check_cluster_options(method=method, k=k, time_budget=time_budget, seed=seed, scaling=scaling)
-    if cluster is not None:
-        from modelworks.options import check_cluster
-
-        cluster = check_cluster(cluster)
+    cluster = check_clustering_options(
+        method=method, k=k, time_budget=time_budget, seed=seed, scaling=scaling, cluster=cluster
+    )
     path = default_out(data, out_dir, "-clusters")
     check_bundle_out(path)
     tracker = open_store(track, data, out, "-clusters")
@@ -110,7 +108,7 @@ def anomalies(
 ) -> None:
     """Score every row of DATA for how unusual it is, flag those above a threshold and say why."""
     from modelworks.cli._cluster_run import run_anomalies
-    from modelworks.cluster._options import check_anomaly_options
+    from modelworks.workflows.unsupervised import check_anomaly_options
 
     check_anomaly_options(contamination=contamination, seed=seed, scaling=scaling)
     path = default_out(data, out_dir, "-anomalies")

@@ -86,3 +86,14 @@ def _pandas_hashes(df: pd.DataFrame) -> np.ndarray:
         return pd.util.hash_pandas_object(df, index=False).to_numpy()
     except TypeError:  # unhashable cells (lists, dicts)
         return pd.util.hash_pandas_object(df.astype("string"), index=False).to_numpy()
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """A stable sha256 of a table's content and column names."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, df.columns)).encode())
+    # row hashes: text conversion of every cell first took seconds on a million rows
+    digest.update(row_hashes(df).tobytes())
+    return digest.hexdigest()

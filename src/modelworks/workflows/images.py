@@ -5,11 +5,13 @@ drives early stopping and the choice between the networks; each network trains i
 time budget. On the test set every trained network gets its accuracy with a bootstrap interval, and
 the chosen one is compared with each other by McNemar's test and a paired bootstrap of the accuracy
 difference (:mod:`modelworks.evaluate.stats`).
+
+:func:`run_images` is the run of ``modelworks run`` on images: read, split, train, test once, save,
+each step told to an :class:`ImageEvents` (the command line prints them).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable
@@ -19,12 +21,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score, log_loss
-from sklearn.model_selection import train_test_split
 
 from modelworks.errors import ConfigError
-from modelworks.neural._image_data import ImageSet, from_arrays
-from modelworks.neural.images import AUGMENTS, DEVICES, ImageClassifier, resolve_device
-from modelworks.options import check_at_least, check_budget, check_choice, check_seed, check_share
+from modelworks.neural._image_data import ImageSet, from_arrays, read_images
+from modelworks.neural.images import ImageClassifier, resolve_device
+from modelworks.options import check_share
+from modelworks.workflows._image_split import check_image_options, check_split_sizes, split_stratified
 
 #: The networks compared, in order (the article's first: it is also the simpler).
 MODELS = {"cnn": "Convolutional network (the article's)", "resnet": "Residual network"}
@@ -75,94 +77,6 @@ class ImageEvaluation:
     probabilities: dict[str, np.ndarray]
     metrics: dict[str, dict[str, Any]]
     comparisons: list[dict] = field(default_factory=list)
-
-
-def check_image_options(
-    time_budget: float | None,
-    seed: int,
-    test_size: float | None,
-    max_epochs: int,
-    backend: str,
-    device: str,
-    augment: str,
-) -> None:
-    """The options of a run on images, checked before any image is read (as a table run's are).
-
-    Raises
-    ------
-    ConfigError
-        In :mod:`modelworks.options`' words, naming the option.
-    """
-    check_budget(time_budget)
-    check_seed(seed)
-    if test_size is not None:
-        check_share(test_size, "--test-size", example=0.25)
-    check_at_least(max_epochs, 1, "--max-epochs", 30)
-    check_choice(backend, ("torch", "keras"), "--backend")
-    check_choice(device, DEVICES, "--device")
-    check_choice(augment, AUGMENTS, "--augment")
-
-
-def _parts(n: int, share: float) -> tuple[int, int]:
-    """Sizes of scikit-learn's split of ``n`` rows holding out ``share`` (held out rounded up)."""
-    held = math.ceil(share * n)
-    return n - held, held
-
-
-def _split(rows: np.ndarray, share: float, labels: np.ndarray, seed: int, part: str):
-    """scikit-learn's stratified split, its refusal (a class too small for it) as one sentence."""
-    try:
-        return train_test_split(rows, test_size=share, stratify=labels, random_state=seed)
-    except ValueError as exc:  # check_split_sizes is meant to come first; this is the last word
-        raise ConfigError(
-            f"the images cannot be split into a stratified {part} part ({exc}); add images per class"
-        ) from None
-
-
-def check_split_sizes(counts: dict, test_size: float | None, val_size: float) -> None:
-    """Refuse classes too small for the stratified splits used: test (unless given), then validation.
-
-    Each split needs at least one image of every class on each side, and each class at least two
-    images in what it splits. ``test_size`` is ``None`` when a test set is given.
-
-    Raises
-    ------
-    ConfigError
-        Naming the classes short of images (and how many each needs), or how many images in all the
-        parts need.
-    """
-    shares = [s for s in (test_size, val_size) if s is not None]
-
-    def fits_class(c: int) -> bool:
-        for share in shares:
-            if c < 2:
-                return False
-            c, _ = _parts(c, share)
-        return c >= 1
-
-    def fits_total(n: int, k: int) -> bool:
-        for share in shares:
-            n, held = _parts(n, share)
-            if held < k or n < k:
-                return False
-        return True
-
-    need = next(c for c in range(1, 10_000) if fits_class(c))
-    few = {c: n for c, n in counts.items() if n < need}
-    parts = "a test part and a validation part" if test_size is not None else "a validation part"
-    if few:
-        shown = ", ".join(f"{c!s} ({n})" for c, n in list(few.items())[:5]) + (" …" if len(few) > 5 else "")
-        raise ConfigError(
-            f"class(es) {shown} have fewer than the {need} images each class needs for {parts} with "
-            "every class in each: add images or remove the class"
-        )
-    k, total = len(counts), sum(counts.values())
-    if not fits_total(total, k):
-        least = next(n for n in range(total, 10_000_000) if fits_total(n, k))
-        raise ConfigError(
-            f"{total} images are too few for {parts} that hold each of the {k} classes: at least "
-            f"{least} are needed; add images"
-        )
 
 
 class ImageExperiment:
@@ -261,8 +175,8 @@ class ImageExperiment:
             )
             self.train_rows, self.test_rows = rows, np.arange(len(rows), len(self.labels))
         else:
-            self.train_rows, self.test_rows = _split(rows, test_size, self.labels, seed, "test")
-        self.fit_rows, self.val_rows = _split(
+            self.train_rows, self.test_rows = split_stratified(rows, test_size, self.labels, seed, "test")
+        self.fit_rows, self.val_rows = split_stratified(
             self.train_rows, val_size, self.labels[self.train_rows], seed, "validation"
         )
         self.results: list[ImageResult] = []
@@ -488,6 +402,116 @@ class ImageExperiment:
 
             files["report.html"] = render_image_report(self, Path(path))
         return save_bundle(path, self.best_model, self.schema(), self.summary(), files, key=key)
+
+
+class ImageEvents:
+    """What :func:`run_images` tells as it goes.
+
+    Every method does nothing here: a caller that shows progress (the command line) overrides those
+    it shows.
+    """
+
+    def notice(self, text: str) -> None:
+        """A note on how the images were read (one line, without a ``notice:`` prefix)."""
+
+    def read(self, images: ImageSet) -> None:
+        """The images are read; nothing is split yet."""
+
+    def epoch(self, name: str, epoch: int, record: dict) -> None:
+        """Network ``name`` finished epoch ``epoch`` (from 0); ``record`` is that epoch's history."""
+
+    def split(self, experiment: ImageExperiment) -> None:
+        """The images are split into training, validation and test parts; nothing is trained yet."""
+
+    def compared(self, experiment: ImageExperiment) -> None:
+        """Every network trained or was skipped (``experiment.results``, ``experiment.chosen``)."""
+
+    def evaluated(self, experiment: ImageExperiment, evaluation: ImageEvaluation) -> None:
+        """The test set was scored, once; the bundle is not saved yet."""
+
+
+@dataclass
+class ImageRun:
+    """What :func:`run_images` did.
+
+    Attributes
+    ----------
+    experiment : ImageExperiment
+        The networks compared, the chosen one, the test evaluation.
+    path : Path
+        The saved bundle.
+    """
+
+    experiment: ImageExperiment
+    path: Path
+
+
+def run_images(
+    data: str,
+    out_dir: Path,
+    *,
+    time_budget: float | None = None,
+    models: tuple[str, ...] | None = None,
+    test_size: float = 0.25,
+    seed: int = 0,
+    device: str = "auto",
+    augment: str = "shift",
+    max_epochs: int = 30,
+    report: bool = True,
+    key: bytes | None = None,
+    backend: str = "torch",
+    started: float | None = None,
+    events: ImageEvents | None = None,
+) -> ImageRun:
+    """Read labelled images, train and compare the networks, test the chosen one once, save it.
+
+    Parameters
+    ----------
+    data : str
+        A folder of class subfolders, or a ``.npz`` file of images and labels.
+    out_dir : Path
+        The bundle directory.
+    time_budget, test_size, seed, device, augment, max_epochs, backend
+        As :class:`ImageExperiment` takes them.
+    models : tuple of str, optional
+        The networks to compare (default: ``cnn`` and ``resnet``; ``cnn`` alone with keras).
+    report : bool
+        Write ``report.html`` in the bundle.
+    key : bytes, optional
+        Sign the bundle with this secret.
+    started : float, optional
+        ``time.perf_counter()`` from which the budget counts (default: now).
+    events : ImageEvents, optional
+        Told of each step as it happens.
+
+    Returns
+    -------
+    ImageRun
+    """
+    started = time.perf_counter() if started is None else started
+    events = ImageEvents() if events is None else events
+    images = read_images(data)
+    for note in images.notices:
+        events.notice(note)
+    events.read(images)
+    exp = ImageExperiment(
+        images,
+        time_budget=time_budget,
+        started=started,
+        backend=backend,
+        models=models or (("cnn",) if backend == "keras" else ("cnn", "resnet")),
+        test_size=test_size,
+        seed=seed,
+        device=device,
+        augment=augment,
+        max_epochs=max_epochs,
+        on_epoch=events.epoch,
+    )
+    events.split(exp)
+    exp.compare()
+    events.compared(exp)
+    events.evaluated(exp, exp.evaluate())
+    return ImageRun(exp, exp.save(out_dir, report=report, key=key))
 
 
 def _plain(value: Any) -> Any:
