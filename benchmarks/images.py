@@ -5,9 +5,10 @@
   from the bundle's metrics.json, wall time measured.
 - **fashion**: Fashion-MNIST (70,000 28×28 images) from Debian's ``dataset-fashion-mnist``
   (``/usr/share/datasets/fashion-mnist``; ``make bench-images`` installs it), its own train/test split,
-  :class:`~modelworks.neural.ImageExperiment` with a 600 s budget on both cores; then one epoch of the
-  article's network by a hand-written PyTorch loop and by :class:`~modelworks.neural.ImageClassifier`
-  without augmentation (same network, batch size and optimiser): seconds per epoch and images per second.
+  :class:`~modelworks.workflows.images.ImageExperiment` with a 600 s budget on both cores; then one
+  epoch of the article's network by a hand-written PyTorch loop and by
+  :class:`~modelworks.models.neural.ImageClassifier` without augmentation (same network, batch size and
+  optimiser): seconds per epoch and images per second.
 
 Results go to ``docs/benchmarks.md`` (between markers) and ``benchmarks/results/images.json``.
 Run: ``python benchmarks/images.py [--only digits|fashion] [--budget 600]``.
@@ -108,7 +109,7 @@ def hand_written_epoch(X: np.ndarray, y: np.ndarray, batch: int = 128) -> float:
     """Seconds of one epoch of the same network by a plain PyTorch loop (no augmentation)."""
     import torch
 
-    from modelworks.neural import _image_nets
+    from modelworks.models.neural import _image_nets
 
     torch.manual_seed(0)
     torch.set_num_threads(THREADS)
@@ -131,7 +132,8 @@ def hand_written_epoch(X: np.ndarray, y: np.ndarray, batch: int = 128) -> float:
 
 
 def fashion(budget: float) -> dict:
-    from modelworks.neural import ImageClassifier, ImageExperiment
+    from modelworks.models.neural import ImageClassifier
+    from modelworks.workflows.images import ImageExperiment
 
     X, y, Xt, yt = fashion_arrays()
     hand_written_epoch(X, y)  # warm-up: the first epoch in a process pays for PyTorch's set-up

@@ -95,7 +95,7 @@ def image_bundle(tmp_path_factory) -> tuple[Path, np.ndarray]:
     """
     from sklearn.datasets import load_digits
 
-    from modelworks.neural import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     d = load_digits()
     X = (d.images[:400] * (255 / 16)).round().astype(np.uint8)

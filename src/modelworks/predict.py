@@ -272,7 +272,7 @@ def predict_batch(
     events = _Untold() if events is None else events
     stream = sys.stdout if stream is None else stream
     loaded = load_bundle(bundle, runtime=runtime, key=key)
-    from modelworks.neural.predict_images import is_image_bundle, predict_images
+    from modelworks.models.neural.predict_images import is_image_bundle, predict_images
 
     if is_image_bundle(loaded.schema):
         frame, notices = predict_images(loaded.model, loaded.schema, data, proba=proba)

@@ -30,7 +30,7 @@ keras = pytest.importorskip("keras")
 import modelworks as mw  # noqa: E402
 from modelworks.bundle._sign import seal  # noqa: E402
 from modelworks.errors import BundleError  # noqa: E402
-from modelworks.neural._keras_check import (  # noqa: E402
+from modelworks.models.neural._keras_check import (  # noqa: E402
     ALLOWED_ACTIVATIONS,
     ALLOWED_CLASSES,
     check_archive,
@@ -46,7 +46,7 @@ def keras_bundle(tmp_path_factory) -> tuple[Path, np.ndarray, Path]:
     """A Keras image bundle (one epoch on 120 digits, three classes), six images, and them as .npz."""
     from sklearn.datasets import load_digits
 
-    from modelworks.neural import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     d = load_digits()
     X = (d.images[:N_IMAGES] * (255 / 16)).round().astype(np.uint8)
@@ -140,8 +140,8 @@ def _function_activation(config: dict) -> None:
 
 def _h5(bundle: Path) -> bytes:
     """The bundle's own network saved by Keras as a legacy HDF5 file (loaded without safe mode)."""
-    from modelworks.neural._persist import networks
-    from modelworks.neural.keras_images import build_networks
+    from modelworks.models.neural._persist import networks
+    from modelworks.models.neural.keras_images import build_networks
 
     model = mw.load_model(bundle)
     build_networks(model)
@@ -294,7 +294,7 @@ def test_an_unmodified_keras_bundle_loads_and_predicts(keras_bundle, cli, tmp_pa
 def test_allow_list_is_exactly_what_the_keras_network_writes():
     """Complete (every class of a saved network with every augmentation and pooling is allowed) and
     minimal (nothing else is)."""
-    from modelworks.neural.keras_images import KerasImageClassifier
+    from modelworks.models.neural.keras_images import KerasImageClassifier
 
     X = np.random.default_rng(0).integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
     net = KerasImageClassifier(max_epochs=1, augment="shift+flip").fit(X, np.arange(32) % 2)

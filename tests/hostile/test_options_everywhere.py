@@ -135,8 +135,8 @@ def test_every_command_refuses_a_bad_option_before_reading(case, work, tmp_path)
 
 def test_the_python_api_uses_the_same_words(work):
     from modelworks.cluster import Anomalies, Clustering
-    from modelworks.neural import ImageExperiment
     from modelworks.settings import RunSettings
+    from modelworks.workflows.images import ImageExperiment
 
     frame = pd.read_csv(work / "rows.csv")
     for make in (
@@ -219,8 +219,8 @@ def test_run_and_predict_skip_an_unreadable_image_in_the_same_words(work, image_
     for label in ("0", "1"):
         shutil.copytree(work / "digits" / label, images / label)
     (images / "1" / "broken.png").write_bytes(b"not an image")
-    from modelworks.neural._image_data import read_folder
-    from modelworks.neural.predict_images import predict_images
+    from modelworks.models.neural._image_data import read_folder
+    from modelworks.models.neural.predict_images import predict_images
 
     read = read_folder(images)
     from modelworks.bundle import load_bundle

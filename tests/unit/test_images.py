@@ -10,27 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from image_support import PER_CLASS, digits, write_folder
 from modelworks.errors import ConfigError, DataError
-from modelworks.neural._image_data import from_arrays, read_folder, read_images, read_npz
-from modelworks.neural.images import ImageClassifier
-
-PER_CLASS = 40
-
-
-def digits(per_class: int = PER_CLASS):
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    rows = np.concatenate([np.flatnonzero(d.target == k)[:per_class] for k in range(10)])
-    return (d.images[rows] * (255 / 16)).round().astype(np.uint8), d.target[rows]
-
-
-def write_folder(root: Path, X: np.ndarray, y: np.ndarray) -> Path:
-    for i, (img, label) in enumerate(zip(X, y, strict=True)):
-        folder = root / str(label)
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img, mode="L").save(folder / f"{i:04d}.png")
-    return root
+from modelworks.models.neural._image_data import from_arrays, read_folder, read_images, read_npz
+from modelworks.models.neural.images import ImageClassifier
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +141,7 @@ def test_image_bundle_loads_and_predicts_like_the_experiment(image_run):
     exp, path = image_run
     manifest = json.loads((path / "manifest.json").read_text())
     assert {"network-0.safetensors", "network-0.json", "report.html"} <= set(manifest["files"])
-    assert "modelworks.neural.images.ImageClassifier" in manifest["trusted_types"]
+    assert "modelworks.models.neural.images.ImageClassifier" in manifest["trusted_types"]
     schema = json.loads((path / "schema.json").read_text())
     assert schema["input"] == {"kind": "images", "height": 8, "width": 8, "channels": 1}
     model = mw.load_model(path)
@@ -183,50 +166,6 @@ print(mw.load_model({str(path)!r}).predict(np.load({str(path.parent / "x.npy")!r
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(exp.best_model.predict(X[:5]).tolist())
-
-
-def test_cli_runs_and_predicts_a_folder(digits_dir, cli, tmp_path):
-    bundle = tmp_path / "bundle"
-    done = cli(
-        "run",
-        digits_dir,
-        "--models",
-        "cnn",
-        "--max-epochs",
-        "2",
-        "--time-budget",
-        "120",
-        "--out",
-        bundle,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "epoch 1:" in done.stderr and "Test set" in done.stdout
-    new = tmp_path / "new"
-    new.mkdir()
-    for f in sorted((digits_dir / "3").glob("*.png"))[:4]:
-        (new / f.name).write_bytes(f.read_bytes())
-    (new / "readme.txt").write_text("hello")
-    out = tmp_path / "p.csv"
-    done = cli("predict", bundle, new, "--proba", "--out", out, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert "passed over 1 file" in done.stderr
-    import pandas as pd
-
-    frame = pd.read_csv(out)
-    assert list(frame.columns) == ["path"] + [str(k) for k in range(10)] and len(frame) == 4
-    np.testing.assert_allclose(frame.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
-    # an unreadable file is skipped and named, as ``run`` does, not the whole folder refused
-    (new / "bad.png").write_bytes(b"not really a png")
-    done = cli("predict", bundle, new, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert "skipped 1 unreadable image(s):" in done.stderr and "bad.png" in done.stderr
-    assert "bad.png" not in done.stdout and len(done.stdout.strip().splitlines()) == 1 + 4
-    # one file that does not decode, given alone, leaves nothing to predict: refused in one line
-    done = cli("predict", bundle, new / "bad.png", cwd=tmp_path)
-    assert done.returncode == 2 and "bad.png is not a readable image" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 def test_image_run_tells_each_step_in_order_and_saves_the_chosen_network(digits_dir, tmp_path):
@@ -273,19 +212,6 @@ def test_image_run_tells_each_step_in_order_and_saves_the_chosen_network(digits_
     assert not (run.path / "report.html").exists()
 
 
-def test_cli_refuses_bad_image_input(cli, tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    done = cli("run", empty, cwd=tmp_path)
-    assert done.returncode == 2 and "holds no class subfolders" in done.stderr
-    X, y = digits(5)
-    np.savez(tmp_path / "a.npz", X=X)
-    done = cli("run", tmp_path / "a.npz", cwd=tmp_path)
-    assert done.returncode == 2 and "no array named y" in done.stderr
-    done = cli("run", tmp_path / "a.npz", "--target", "y", cwd=tmp_path)
-    assert done.returncode == 2 and "--target applies to tables" in done.stderr
-
-
 def test_experiment_refuses_classes_too_small_to_split():
     X, y = digits(5)
     y = y.copy()
@@ -296,23 +222,12 @@ def test_experiment_refuses_classes_too_small_to_split():
         ImageExperiment(X, y)
 
 
-def test_image_demo_runs_the_whole_workflow_on_digits(cli, tmp_path):
-    out = tmp_path / "demo"
-    done = cli("demo", "--images", "--time-budget", "25", "--out", out, cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "1,797 PNG files" in done.stdout
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["images"]["total"] == 1797 and metrics["images"]["test"] == 450
-    assert metrics["test"][metrics["chosen"]]["accuracy"] > 0.9
-    assert (out / "report.html").is_file() and (out / "network-0.safetensors").is_file()
-
-
 def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
     import zipfile
 
     import modelworks as mw
     from modelworks.errors import BundleError
-    from modelworks.neural import ImageExperiment
+    from modelworks.workflows.images import ImageExperiment
 
     X, y = digits(60)
     exp = ImageExperiment(X, y, backend="keras", max_epochs=4, n_jobs=1, device="cpu")

@@ -1,4 +1,4 @@
-"""The tabular network (modelworks.neural): training, early stopping, deadline, determinism, codes,
+"""The tabular network (modelworks.models.neural): training, early stopping, deadline, determinism, codes,
 and its bundle files (safetensors and a JSON description, never a pickle)."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from modelworks.bundle import MANIFEST, load_model
 from modelworks.bundle._sign import seal
 from modelworks.errors import BundleError
 from modelworks.models.boosting import fit_early_stopped, set_rounds
-from modelworks.neural import MLPClassifier, MLPRegressor, _persist
-from modelworks.neural._describe import shapes
-from modelworks.neural._train import thread_count
+from modelworks.models.neural import MLPClassifier, MLPRegressor, _persist
+from modelworks.models.neural._describe import shapes
+from modelworks.models.neural._train import thread_count
 
 SMALL = dict(hidden=(32, 32), max_steps=200, batch_size=64)
 
@@ -147,7 +147,7 @@ def test_bundle_holds_weights_as_safetensors_and_loads_them_back(mlp_bundle):
     path, exp, df = mlp_bundle
     manifest = json.loads((path / MANIFEST).read_text())
     assert {"network-0.safetensors", "network-0.json"} <= set(manifest["files"])
-    assert "modelworks.neural.tabular.MLPClassifier" in manifest["trusted_types"]
+    assert "modelworks.models.neural.tabular.MLPClassifier" in manifest["trusted_types"]
     description = json.loads((path / "network-0.json").read_text())
     assert description["format"] == "modelworks.tabular_mlp" and description["cardinalities"]
     X = df.drop(columns="buys").head(50)

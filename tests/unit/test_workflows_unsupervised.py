@@ -57,8 +57,17 @@ class Told(ClusteringEvents, AnomalyEvents):
 def test_clustering_run_reads_fits_then_saves_and_tells_each_step(table, tmp_path):
     path, df = table
     told = Told()
+    # one method and k: what is tested is the run's order, not the choice (tests/unit/test_cluster.py)
     run = run_clustering(
-        str(path), tmp_path / "bundle", label="group", seed=0, time_budget=60, report=False, events=told
+        str(path),
+        tmp_path / "bundle",
+        method="kmeans",
+        k="3",
+        label="group",
+        seed=0,
+        time_budget=60,
+        report=False,
+        events=told,
     )
     assert [name for name, _ in told.seen] == ["read", "fitted"]
     assert all(model is run.clustering for _, model in told.seen)

@@ -219,7 +219,7 @@ def _load_model_file(root: Path, manifest: dict) -> Any:
         check_trees(model)
     except Refusal as refusal:
         raise BundleError(f"{where} {refusal}; refusing to load it; {AGAIN}") from None
-    from modelworks.neural import _persist
+    from modelworks.models.neural import _persist
 
     def read(name: str) -> bytes:
         if name not in manifest["files"]:

@@ -139,7 +139,7 @@ def _save_locked(dest, model, schema, metrics, extra_files, onnx_sample, key) ->
 
         exported = export_onnx(model, onnx_sample, schema["target"]["task"])
         runtime, onnx_bytes = exported.to_manifest(), exported.model_bytes
-    from modelworks.neural import _persist
+    from modelworks.models.neural import _persist
 
     with compacted(model), _persist.detached(model) as network_files:
         model_bytes = sio.dumps(model)

@@ -93,6 +93,21 @@ _SKLEARN_NAMES = (
 SKLEARN_CLASSES = frozenset(_SKLEARN_NAMES)
 
 #: Every type (and function) a bundle's model may hold beyond skops' own defaults (which, as modelworks
+#: The neural estimators' names in bundles saved before :mod:`modelworks.neural` moved under
+#: :mod:`modelworks.models` (old name → new name): that old path still provides the same classes, so
+#: each old name is trusted as its new one is.
+RENAMED_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        f"modelworks.neural.{name}": f"modelworks.models.neural.{name}"
+        for name in (
+            "tabular.MLPClassifier",
+            "tabular.MLPRegressor",
+            "images.ImageClassifier",
+            "keras_images.KerasImageClassifier",
+        )
+    }
+)
+
 #: imports skops, hold no scikit-learn estimator), by exact name, with the skops loaders through which
 #: it may be built. No prefixes: a name absent here is refused.
 TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -106,13 +121,13 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         # the ensemble whose members a learned combiner joins (plain numbers: coef, intercept)
         "modelworks.search.stacking.StackedEnsemble": _OBJECT,
         # the tabular network: settings and plain numbers; its weights are safetensors files beside
-        # the skops file (modelworks.neural._persist)
-        "modelworks.neural.tabular.MLPClassifier": _OBJECT,
-        "modelworks.neural.tabular.MLPRegressor": _OBJECT,
+        # the skops file (modelworks.models.neural._persist)
+        "modelworks.models.neural.tabular.MLPClassifier": _OBJECT,
+        "modelworks.models.neural.tabular.MLPRegressor": _OBJECT,
         # the image networks: settings and plain numbers, weights beside them likewise
-        "modelworks.neural.images.ImageClassifier": _OBJECT,
+        "modelworks.models.neural.images.ImageClassifier": _OBJECT,
         # the article's network in Keras: settings; the model is a .keras file loaded in safe mode
-        "modelworks.neural.keras_images.KerasImageClassifier": _OBJECT,
+        "modelworks.models.neural.keras_images.KerasImageClassifier": _OBJECT,
         # clustering: new rows assigned by their nearest reference point (plain arrays); anomaly
         # detection: three scikit-learn detectors, their score scales and a threshold
         "modelworks.cluster._assign.NearestAssigner": _OBJECT,
@@ -148,6 +163,8 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "catboost.core.CatBoostRegressor": _OBJECT,
         # scikit-learn's own classes (SKLEARN_CLASSES, below)
         **dict.fromkeys(_SKLEARN_NAMES, _OBJECT),
+        # the neural estimators by the names older bundles give them (RENAMED_TYPES, above)
+        **dict.fromkeys(RENAMED_TYPES, _OBJECT),
     }
 )
 

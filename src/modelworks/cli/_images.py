@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelworks.cli._print import print_saved
-from modelworks.neural._image_data import ImageSet
+from modelworks.models.neural._image_data import ImageSet
 from modelworks.workflows import images as workflow
 from modelworks.workflows.images import ImageEvaluation, ImageEvents, ImageExperiment
 

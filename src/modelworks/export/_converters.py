@@ -115,7 +115,7 @@ def onnx_estimator(estimator):
     )
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    from modelworks.neural.tabular import _TabularNetwork
+    from modelworks.models.neural.tabular import _TabularNetwork
 
     classifier = is_classifier(estimator)
     if isinstance(estimator, _TabularNetwork):

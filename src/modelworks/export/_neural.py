@@ -1,4 +1,4 @@
-"""The tabular network (:mod:`modelworks.neural`) as ONNX operators, written from its weights.
+"""The tabular network (:mod:`modelworks.models.neural`) as ONNX operators, written from its weights.
 
 The network is a handful of standard operators (Gather for the embeddings, MatMul and Add, Selu,
 Softmax), so they are emitted here directly from the fitted NumPy weights, as the other converters
@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 
 class _NetworkClassifier(ClassifierMixin, BaseEstimator):
-    """A fitted :class:`~modelworks.neural.MLPClassifier`, for export only."""
+    """A fitted :class:`~modelworks.models.neural.MLPClassifier`, for export only."""
 
     def __init__(self, model=None):
         self.model = model
@@ -22,7 +22,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
 
 class _NetworkRegressor(RegressorMixin, BaseEstimator):
-    """A fitted :class:`~modelworks.neural.MLPRegressor`, for export only."""
+    """A fitted :class:`~modelworks.models.neural.MLPRegressor`, for export only."""
 
     def __init__(self, model=None):
         self.model = model

@@ -1,5 +1,5 @@
 """Early stopping on a fold's validation part, and a deadline that ends a booster's fit (or the
-tabular network's, :mod:`modelworks.neural`, whose ``fit_stopping`` applies the same rule to epochs).
+tabular network's, :mod:`modelworks.models.neural`, whose ``fit_stopping`` applies the same rule to epochs).
 
 LightGBM, XGBoost and CatBoost each stop early in their own way; :func:`fit_early_stopped` gives them
 one rule. The patience grows with the best round so far, as AutoGluon's adaptive early stopping does

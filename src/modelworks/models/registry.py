@@ -264,7 +264,7 @@ def _catboost(ctx):
 
 
 def _mlp(ctx):
-    from modelworks.neural import MLPClassifier, MLPRegressor
+    from modelworks.models.neural import MLPClassifier, MLPRegressor
 
     cls = MLPClassifier if ctx.classification else MLPRegressor
     return cls(categorical=embedded_indices(ctx.columns), n_jobs=ctx.n_jobs, random_state=ctx.seed)

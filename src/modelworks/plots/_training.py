@@ -63,7 +63,8 @@ class TrainingCurveDisplay:
     def from_history(
         cls, history: dict, *, name: str = "", classification: bool = True, ax: Axes | None = None
     ):
-        """Draw from a fitted network's ``history_`` (see :class:`~modelworks.neural.MLPClassifier`)."""
+        """Draw from a fitted network's ``history_`` (see
+        :class:`~modelworks.models.neural.MLPClassifier`)."""
         return cls(
             train_loss=history["train_loss"],
             val_loss=history.get("val_loss"),

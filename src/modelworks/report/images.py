@@ -51,7 +51,7 @@ def _samples(exp):
 
 
 def image_report_context(exp, bundle: Path | None) -> dict:
-    """The template context of an evaluated :class:`~modelworks.neural.ImageExperiment`."""
+    """The template context of an evaluated :class:`~modelworks.workflows.images.ImageExperiment`."""
     ev = exp.evaluate()
     chosen = exp.chosen
     data = exp.data

@@ -42,7 +42,7 @@ class ModelResult:
     #: Boosters stopped early: the rounds each fold kept (the final fits use their mean).
     rounds: list[int] = field(default_factory=list)
     #: Neural networks: the first fold's per-epoch losses (``history_`` of
-    #: :class:`~modelworks.neural.MLPClassifier`).
+    #: :class:`~modelworks.models.neural.MLPClassifier`).
     history: dict | None = None
 
     def prediction_seconds(self, n_rows: int, n_calls: int = 1) -> float:

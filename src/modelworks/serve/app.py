@@ -254,7 +254,7 @@ def create_app(
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set a non-empty key or serve without one")
     bundle = load_bundle(bundle_path, runtime=runtime, key=key)
-    from modelworks.neural.predict_images import is_image_bundle
+    from modelworks.models.neural.predict_images import is_image_bundle
 
     if is_image_bundle(bundle.schema):
         from modelworks.serve.images import create_image_app

@@ -55,7 +55,7 @@ def create_image_app(bundle: Bundle, *, max_rows: int, max_body_bytes: int) -> F
     FastAPI
         The app; ``app.state.service`` holds the :class:`ImageService`.
     """
-    from modelworks.neural._image_data import decode
+    from modelworks.models.neural._image_data import decode
 
     schema, model = bundle.schema, bundle.model
     size = (schema["input"]["height"], schema["input"]["width"])

@@ -162,7 +162,7 @@ def serve_bundle(
     api_key = settings.api_key()
     check_port(host, port)
     threads = limit_threads()
-    from modelworks.neural.predict_images import is_image_bundle
+    from modelworks.models.neural.predict_images import is_image_bundle
     from modelworks.serve.app import create_app
 
     # loaded here even with several workers: a bad bundle fails now, with one line, not in each worker
@@ -177,7 +177,7 @@ def serve_bundle(
 
     service = app.state.service
     if is_image_bundle(service.bundle.schema):
-        from modelworks.neural.keras_images import build_networks
+        from modelworks.models.neural.keras_images import build_networks
 
         # a Keras network is otherwise built from its archive at the first request: a bundle Keras
         # refuses would start, answer /health, and fail every prediction

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from modelworks.errors import ConfigError
-from modelworks.neural.images import AUGMENTS, DEVICES
+from modelworks.models.neural.images import AUGMENTS, DEVICES
 from modelworks.options import check_at_least, check_budget, check_choice, check_seed, check_share
 
 

@@ -21,7 +21,7 @@ def kind_of_run(
     """The kind of run ``data`` asks for, or a :class:`~modelworks.errors.ConfigError` naming the
     option that does not apply to it."""
     from modelworks.distributed._frame import is_large_source
-    from modelworks.neural._image_data import is_image_source
+    from modelworks.models.neural._image_data import is_image_source
 
     # a folder of Parquet/CSV files (or, with --target, any folder without subfolders), or a glob
     large = is_large_source(data, table=target is not None)

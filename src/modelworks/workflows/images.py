@@ -23,8 +23,8 @@ import numpy as np
 from sklearn.metrics import f1_score, log_loss
 
 from modelworks.errors import ConfigError
-from modelworks.neural._image_data import ImageSet, from_arrays, read_images
-from modelworks.neural.images import ImageClassifier, resolve_device
+from modelworks.models.neural._image_data import ImageSet, from_arrays, read_images
+from modelworks.models.neural.images import ImageClassifier, resolve_device
 from modelworks.options import check_share
 from modelworks.workflows._image_split import check_image_options, check_split_sizes, split_stratified
 
@@ -85,7 +85,7 @@ class ImageExperiment:
     Parameters
     ----------
     images : ImageSet or array
-        An :class:`~modelworks.neural._image_data.ImageSet` (``read_images``), or ``uint8`` images of
+        An :class:`~modelworks.models.neural._image_data.ImageSet` (``read_images``), or ``uint8`` images of
         shape (n, height, width[, channels]).
     labels : array-like, optional
         One label per image, when ``images`` is an array.
@@ -108,7 +108,7 @@ class ImageExperiment:
         A test set of its own (a published split); ``test_size`` is then not used.
     backend : {"torch", "keras"}
         ``"keras"``: the article's network in Keras 3 on the PyTorch backend
-        (:class:`~modelworks.neural.keras_images.KerasImageClassifier`; ``cnn`` only).
+        (:class:`~modelworks.models.neural.keras_images.KerasImageClassifier`; ``cnn`` only).
     started : float, optional
         ``time.perf_counter()`` from which the budget counts (default: now); the command line passes
         the moment it started, so reading the images is inside the promise.
@@ -227,7 +227,7 @@ class ImageExperiment:
                 random_state=self.seed,
             )
             if self.backend == "keras":
-                from modelworks.neural.keras_images import KerasImageClassifier
+                from modelworks.models.neural.keras_images import KerasImageClassifier
 
                 model = KerasImageClassifier(
                     max_epochs=self.max_epochs, augment=self.augment, random_state=self.seed

@@ -269,7 +269,7 @@ class Experiment:
 
     def training_histories(self) -> dict[str, dict]:
         """Per-epoch losses on the first fold of each neural network the chosen model is (or an
-        ensemble holds): model name → ``history_`` (see :class:`~modelworks.neural.MLPClassifier`)."""
+        ensemble holds): model name → ``history_`` (see :class:`~modelworks.models.neural.MLPClassifier`)."""
         results = {r.name: r for r in self.compare().results}
         return {
             n: h for n in self.models.members(self.best_name) if n in results and (h := results[n].history)

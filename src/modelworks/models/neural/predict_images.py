@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelworks.errors import DataError
-from modelworks.neural._image_data import SUFFIXES, read_files, read_npz, unreadable_notice
+from modelworks.models.neural._image_data import SUFFIXES, read_files, read_npz, unreadable_notice
 
 
 def image_files(path: str | Path) -> tuple[list[Path], int]:

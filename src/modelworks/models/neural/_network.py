@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modelworks.neural._describe import ACTIVATION_NAMES
+from modelworks.models.neural._describe import ACTIVATION_NAMES
 
 ACTIVATIONS = dict(zip(ACTIVATION_NAMES, (nn.SELU, nn.Mish, nn.ReLU, nn.GELU), strict=True))
 
@@ -18,7 +18,7 @@ ACTIVATIONS = dict(zip(ACTIVATION_NAMES, (nn.SELU, nn.Mish, nn.ReLU, nn.GELU), s
 class TabularNet(nn.Module):
     """Embeddings of the categorical codes beside the smoothly clipped numbers, then a plain MLP.
 
-    The numeric inputs arrive robustly scaled (:func:`modelworks.neural.tabular.robust_scale`);
+    The numeric inputs arrive robustly scaled (:func:`modelworks.models.neural.tabular.robust_scale`);
     ``x / sqrt(1 + (x / 3)^2)`` then bounds outliers smoothly and a
     learned scale per feature follows (RealMLP's first two steps, Holzmüller et al. 2024). Code 0 of
     every categorical input is "missing or unseen".

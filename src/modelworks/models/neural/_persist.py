@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modelworks.neural import _describe
+from modelworks.models.neural import _describe
 
 #: Names a network's files may have in a bundle (the stem; ``.safetensors`` and ``.json`` follow).
 STEM = re.compile(r"network-[0-9]{1,4}")
@@ -25,10 +25,10 @@ STEM = re.compile(r"network-[0-9]{1,4}")
 
 def networks(model: Any) -> list[Any]:
     """The fitted networks inside ``model`` (tabular or image), in a fixed order."""
+    from modelworks.models.neural.images import ImageClassifier
+    from modelworks.models.neural.keras_images import KerasImageClassifier
+    from modelworks.models.neural.tabular import _TabularNetwork
     from modelworks.models.threads import fitted_parts
-    from modelworks.neural.images import ImageClassifier
-    from modelworks.neural.keras_images import KerasImageClassifier
-    from modelworks.neural.tabular import _TabularNetwork
 
     kinds = (_TabularNetwork, ImageClassifier, KerasImageClassifier)
     fitted = ("weights_", "model_bytes_")
@@ -43,7 +43,7 @@ def _description(config: Any) -> tuple[str | None, dict[str, tuple[tuple[int, ..
         if problem:
             return problem, {}
         return None, {k: (shape, "float32") for k, shape in _describe.shapes(config).items()}
-    from modelworks.neural import _image_nets  # imports PyTorch: an image network needs it to predict
+    from modelworks.models.neural import _image_nets  # imports PyTorch: an image network needs it to predict
 
     problem = _image_nets.check(config)
     return (problem, {}) if problem else (None, _image_nets.tensors(config))
@@ -119,7 +119,7 @@ def attach(model: Any, read: Callable[[str], bytes]) -> Any:
 
 
 def _attach_keras(net: Any, read: Callable[[str], bytes]) -> None:
-    from modelworks.neural._keras_check import check_archive
+    from modelworks.models.neural._keras_check import check_archive
 
     stem = net.model_bytes_
     if not (isinstance(stem, str) and STEM.fullmatch(stem)):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from modelworks.models.boosting import Stopping
-from modelworks.neural._network import build
+from modelworks.models.neural._network import build
 
 
 @contextmanager

@@ -4,7 +4,7 @@ Keras' safe mode refuses serialised Python code, but releases before 3.13.2 had 
 (CVE-2025-1550, CVE-2025-8747, CVE-2025-9905, CVE-2026-1462), and an archive may name any class Keras
 can import. So the archive is checked here without Keras: a zip (not an HDF5 ``.h5`` file) of exactly
 Keras' three members, ``metadata.json`` as Keras writes it, and every object in ``config.json`` one of
-the classes :class:`~modelworks.neural.keras_images.KerasImageClassifier` writes, from the module Keras
+the classes :class:`~modelworks.models.neural.keras_images.KerasImageClassifier` writes, from the module Keras
 writes for it. The Keras that loads an archive must be 3.13.2 or later (:func:`keras_version_problem`).
 """
 
