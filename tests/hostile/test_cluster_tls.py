@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from net_support import free_port
+
 pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
@@ -366,12 +368,6 @@ def test_dask_requiring_encryption_refuses_a_plain_address_before_connecting(no_
 # --------------------------------------------------------------------------- a real TLS scheduler
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _flags(pki: dict[str, Path]) -> list[str]:
     return ["--tls-ca-file", str(pki["ca"]), "--tls-cert", str(pki["cert"]), "--tls-key", str(pki["key"])]
 
@@ -389,7 +385,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def tls_scheduler(pki):
     """``dask scheduler --protocol tls`` on 127.0.0.1 with one ``dask worker`` (both with ``pki``)."""
-    port = _free_port()
+    port = free_port()
     address = f"tls://127.0.0.1:{port}"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("PYTHONWARNINGS", None)
@@ -493,7 +489,7 @@ def test_the_command_line_refuses_tls_without_certificates_in_one_line(cli, tmp_
     pd.DataFrame({"x": range(20), "y": range(20)}).to_csv(tmp_path / "t.csv", index=False)
     env = {name: "" for name in TLS_ENV.values()}
     env.update({"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": "", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": ""})
-    address = f"tls://127.0.0.1:{_free_port()}"
+    address = f"tls://127.0.0.1:{free_port()}"
     done = cli("run", tmp_path / "t.csv", "--target", "y", "--cluster", address, cwd=tmp_path, env=env)
     assert done.returncode == 2, (done.stdout, done.stderr)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]

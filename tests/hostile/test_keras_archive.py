@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from net_support import free_port
+
 os.environ.setdefault("KERAS_BACKEND", "torch")  # as modelworks runs Keras (TensorFlow is not needed)
 keras = pytest.importorskip("keras")
 
@@ -210,15 +212,9 @@ def test_predict_command_refuses_the_archive_with_exit_2(hostile, keras_bundle, 
 # -- modelworks serve ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve_refuses(bundle: Path, cwd: Path, timeout: float = 120) -> str:
     """Run ``modelworks serve``; assert it exits 2 without ever accepting a connection; its stderr."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLCONFIGDIR": str(cwd)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "modelworks", "serve", str(bundle), "--port", str(port)],

@@ -23,7 +23,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import pytest
 
 from modelworks.data.load import load
 from modelworks.errors import DataError
+from net_support import free_port
 
 SERVER_USER = "postgres"  # who runs the server when the tests run as root (postgres refuses root)
 CHECK = "query refused"  # the query check refused it, before connecting
@@ -75,12 +75,6 @@ def _bin_dir() -> Path | None:
 
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=version)
     return found[-1].parent if found and (found[-1].parent / "pg_ctl").exists() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(command: list[str], cwd: Path) -> None:
@@ -129,7 +123,7 @@ def server() -> Iterator[Server]:
     if owner is not None:  # the server writes its data and socket here, and could write to out/
         for path in (folder, out):
             os.chown(path, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
+    port = free_port()
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
     options = (
         f"-k {folder} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off "

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from net_support import free_port
+
 pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.timeout(600)
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.timeout(600)
 DASK = str(Path(sys.executable).parent / "dask")
 #: Models of every kind whose fits run as tasks: linear, tree, forest, booster (stopped early).
 MODELS = "linear,decision_tree,random_forest,lightgbm"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -42,7 +37,7 @@ class DaskProcesses:
     """A ``dask scheduler`` and ``dask worker`` processes (no nanny: a killed worker stays dead)."""
 
     def __init__(self, workers: int):
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        self.address = f"tcp://127.0.0.1:{free_port()}"
         port = self.address.rsplit(":", 1)[1]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": _env()}
         self.scheduler = subprocess.Popen(
@@ -58,8 +53,12 @@ class DaskProcesses:
         ]
         from distributed import Client
 
-        with Client(self.address, timeout="60s") as client:
-            client.wait_for_workers(workers, timeout=120)
+        try:
+            with Client(self.address, timeout="60s") as client:
+                client.wait_for_workers(workers, timeout=120)
+        except BaseException:  # a fixture that fails to start leaves no process behind
+            self.stop()
+            raise
 
     def stop(self) -> None:
         for p in [*self.workers, self.scheduler]:
@@ -254,7 +253,7 @@ def test_a_fit_sent_after_every_worker_went_is_the_cluster_lost_not_a_failed_mod
 
 
 def test_an_unreachable_scheduler_is_one_line_naming_the_address(cli, cancer_csv, tmp_path):
-    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     started = time.monotonic()
     done = cli(
         "run", cancer_csv, "--target", "target", "--cluster", address, "--out", tmp_path / "b", cwd=tmp_path

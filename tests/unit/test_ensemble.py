@@ -79,8 +79,11 @@ def test_ensemble_in_workflow_round_trips_through_a_bundle(churn_df, tmp_path) -
 
 def test_hist_gradient_boosting_with_categories_saves_and_loads(churn_df, tmp_path) -> None:
     # native categorical support stores a functools.partial that the bundle must trust
-    exp = Experiment(churn_df, "will_churn", models=["hist_gradient_boosting"], cv=3, n_jobs=1)
-    path = exp.save(tmp_path / "hgb")
+    # what is tested is the bundle: no tuning, bagging or report
+    exp = Experiment(
+        churn_df, "will_churn", models=["hist_gradient_boosting"], cv=3, n_jobs=1, tune=False, bag=False
+    )
+    path = exp.save(tmp_path / "hgb", report=False)
     model = load_model(path)
     np.testing.assert_allclose(model.predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test))
 
