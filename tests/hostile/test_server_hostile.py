@@ -90,9 +90,11 @@ class RealServer:
         raise AssertionError(f"server did not answer /health within 90 s:\n{self.log()}")
 
     def log(self, offset: int = 0) -> str:
+        """The log from ``offset``, whole lines only: the server may be half-way through the last."""
         with self.log_path.open("rb") as fh:
             fh.seek(offset)
-            return fh.read().decode("utf-8", errors="replace")
+            data = fh.read()
+        return data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size

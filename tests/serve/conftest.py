@@ -29,7 +29,9 @@ class Server:
         self.log_path = log_path
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """The log, whole lines only: the server may be half-way through writing the last."""
+        data = self.log_path.read_bytes()
+        return data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
 
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, wait for the exit; return the exit status (kill and fail if it hangs)."""
