@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-import modelworks.workflows.tabular._test as test_stage
+import modelworks.workflows.tabular._holdout as holdout_stage
 from modelworks import Experiment, ModelworksError, load_model
 from modelworks.data.target import detect_task
 from modelworks.errors import ConfigError, DataError, TargetError
@@ -161,13 +161,13 @@ def test_folds_are_seeded(churn_df):
 
 def test_evaluate_once(churn_df, monkeypatch):
     calls: list[int] = []
-    real = test_stage.predict_scores
+    real = holdout_stage.predict_scores
 
     def counting(model, X, classes):
         calls.append(len(X))
         return real(model, X, classes)
 
-    monkeypatch.setattr(test_stage, "predict_scores", counting)
+    monkeypatch.setattr(holdout_stage, "predict_scores", counting)
     exp = Experiment(churn_df, "will_churn", **FAST)
     first = exp.evaluate()
     assert exp.evaluate() is first

@@ -31,10 +31,10 @@ from modelworks.settings import RunSettings
 from modelworks.workflows.tabular._compare import Comparison, fold_pool
 from modelworks.workflows.tabular._decide import Bagging, decide_threshold
 from modelworks.workflows.tabular._finish import curve_of, figure_clock, record
+from modelworks.workflows.tabular._holdout import evaluate_once
 from modelworks.workflows.tabular._models import Models
 from modelworks.workflows.tabular._plan import fit_data, plan_finish, plan_row_sample
 from modelworks.workflows.tabular._split import split_table
-from modelworks.workflows.tabular._test import test_once
 
 if TYPE_CHECKING:
     from modelworks.distributed._large import LargeTable
@@ -181,7 +181,7 @@ class Experiment:
         if self.evaluation is None:
             name = self.best_name
             self.threshold_choice = decide_threshold(self.models, name, self.settings)
-            tested = test_once(
+            tested = evaluate_once(
                 self.models,
                 name,
                 self.threshold_choice,

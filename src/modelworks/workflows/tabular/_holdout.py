@@ -32,7 +32,7 @@ class Tested:
     predictions: np.ndarray
 
 
-def test_once(
+def evaluate_once(
     models: Models,
     name: str,
     choice: ThresholdChoice | None,
