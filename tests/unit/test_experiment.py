@@ -241,7 +241,7 @@ def test_xgboost_keeps_string_labels(churn_df, tmp_path):
     assert list(model.classes_) == ["no", "yes"]
     pred = model.predict(exp.X_test)
     assert set(pred) <= {"no", "yes"}
-    path = exp.save(tmp_path / "xgb")
+    path = exp.save(tmp_path / "xgb", report=False)
     loaded = load_model(path)
     assert list(loaded.predict(exp.X_test)) == list(pred)
     np.testing.assert_array_equal(loaded.predict_proba(exp.X_test), model.predict_proba(exp.X_test))
