@@ -56,9 +56,10 @@ test: $(VENV)/.dev browser postgres
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) --durations=15
 
-# The inner loop: unit tests only (under three minutes); `make test` runs everything.
+# The inner loop: unit tests only, the few marked slow left out (under three minutes); `make test`
+# runs everything.
 test-fast: $(VENV)/.dev
-	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) tests/unit
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) -m "not slow" tests/unit
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -56,6 +56,24 @@ def check_folds(cv: int, n_train: int, largest_class: int | None) -> None:
         raise ConfigError(f"--cv {cv} is more than the {what} allow; use --cv {max(2, min(limit, 5))}")
 
 
+def check_split_options(groups: str | None, time_column: str | None, time_gap: int, cv_repeats: int) -> None:
+    """Refuse combinations of ``--groups``, ``--time-column``, ``--time-gap`` and ``--cv-repeats``
+    that no split could honour."""
+    if groups is not None and time_column is not None:
+        raise ConfigError(
+            f"--groups {groups} and --time-column {time_column} cannot be combined: a time split already "
+            "puts every later row in the test set; give one of them"
+        )
+    if time_gap and time_column is None:
+        raise ConfigError(f"--time-gap {time_gap} needs --time-column; add it or drop --time-gap")
+    check_at_least(time_gap, 0, "--time-gap", 0)
+    if time_column is not None and cv_repeats > 1:
+        raise ConfigError(
+            f"--cv-repeats {cv_repeats} with --time-column: forward-chaining folds are the same at each "
+            "repetition; drop --cv-repeats"
+        )
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Every option of a run.
@@ -140,10 +158,17 @@ class RunSettings:
     report: bool = True
     cluster: str | None = None
     fold_workers: bool = True
+    groups: str | None = None
+    time_column: str | None = None
+    time_gap: int = 0
+    keep_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.models is not None and not isinstance(self.models, tuple):
             object.__setattr__(self, "models", tuple(self.models))
+        if not isinstance(self.keep_columns, tuple):
+            object.__setattr__(self, "keep_columns", tuple(self.keep_columns))
+        check_split_options(self.groups, self.time_column, self.time_gap, self.cv_repeats)
         check_options(
             time_budget=self.time_budget,
             seed=self.seed,
@@ -166,4 +191,12 @@ class RunSettings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["MAX_SEED", "PREFER_CHOICES", "UNSEEN_CHOICES", "RunSettings", "check_folds", "check_options"]
+__all__ = [
+    "MAX_SEED",
+    "PREFER_CHOICES",
+    "UNSEEN_CHOICES",
+    "RunSettings",
+    "check_folds",
+    "check_options",
+    "check_split_options",
+]

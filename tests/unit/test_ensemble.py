@@ -88,6 +88,7 @@ def test_hist_gradient_boosting_with_categories_saves_and_loads(churn_df, tmp_pa
     np.testing.assert_allclose(model.predict_proba(exp.X_test), exp.best_model.predict_proba(exp.X_test))
 
 
+@pytest.mark.slow
 def test_regression_ensemble_with_catboost_predicts_values(regression_df) -> None:
     target = regression_df.columns[-1]
     exp = Experiment(regression_df, target, models=["linear", "catboost"], cv=3, n_jobs=1)

@@ -222,6 +222,7 @@ def test_experiment_refuses_classes_too_small_to_split():
         ImageExperiment(X, y)
 
 
+@pytest.mark.slow
 def test_keras_backend_trains_saves_and_loads_the_articles_network(tmp_path):
     import zipfile
 

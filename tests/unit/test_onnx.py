@@ -89,11 +89,11 @@ CONVERTIBLE = [
     ("catboost", "binary"),
     ("hist_gradient_boosting", "multiclass"),
     ("linear", "regression"),
-    ("lightgbm", "regression"),
+    pytest.param("lightgbm", "regression", marks=pytest.mark.slow),
     # the tabular network: embedded codes (missing and unseen as code 0), smooth clipping, layers
-    ("mlp", "binary"),
-    ("mlp", "multiclass"),
-    ("mlp", "regression"),
+    pytest.param("mlp", "binary", marks=pytest.mark.slow),
+    pytest.param("mlp", "multiclass", marks=pytest.mark.slow),
+    pytest.param("mlp", "regression", marks=pytest.mark.slow),
 ]
 
 

@@ -52,6 +52,7 @@ def test_experiment_takes_settings_and_keywords_override_them(churn_df) -> None:
         Experiment(churn_df, "will_churn", base, cv=1)
 
 
+@pytest.mark.slow
 def test_folds_fitted_in_this_process_on_every_thread_when_asked(churn_df) -> None:
     """``fold_workers=False`` (a large table's ``--full-data`` run): no worker processes, and each
     fit gets the run's threads instead of one."""

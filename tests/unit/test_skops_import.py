@@ -33,6 +33,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_skops_without_torch_then_the_real_shim() -> None:
     pytest.importorskip("torch")
     result = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120)

@@ -47,6 +47,10 @@ def profile_cmd(
     for note in notes:
         err.print(f"notice: {escape(note)}")
     prof = profile(df, target)
+    if target is not None:
+        from modelworks.checks import check_table
+
+        prof.checks = [f.to_dict() for f in check_table(df, target)]
     prof.render(out)
     if out_dir is not None:
         from modelworks.report import render_profile, write_html

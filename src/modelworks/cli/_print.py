@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from modelworks.cli._app import err, out
@@ -112,8 +113,28 @@ def print_cleaning(exp) -> None:
         out.print(f"dropped column {d['name']!r}: {d['reason']}")
     for p in c.parsed_columns:
         out.print(f"parsed column {p['name']!r} as {p['as']}s")
+    split = exp.split.split_record
+    if split["kind"] == "group":
+        out.print(
+            f"split by group {split['column']!r}: {split['train_groups']:,} groups trained on, "
+            f"{split['test_groups']:,} others tested on; folds keep groups whole"
+        )
+    elif split["kind"] == "time":
+        out.print(
+            f"split by time {split['column']!r}: trained on rows until {split['train_until']}, tested on "
+            f"rows from {split['test_from']}; folds chain forward"
+        )
     if exp.rows.note:
         err.print(f"notice: {exp.rows.note}")
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def print_checks(findings) -> None:
+    """One line per methodology check's finding (docs/checks.md explains each code)."""
+    for f in findings:
+        out.print(f"[{_SEVERITY_STYLE[f.severity]}]{escape(f.line())}[/]", soft_wrap=True)
 
 
 def print_saved(out, path, started: float, report: bool) -> None:

@@ -27,7 +27,7 @@ from modelworks.cli._app import (
     out,
     user_errors,
 )
-from modelworks.cli._print import print_cleaning, print_evaluation, print_leaderboard
+from modelworks.cli._print import print_checks, print_cleaning, print_evaluation, print_leaderboard
 from modelworks.cli._run_options import (
     Augment,
     Backend,
@@ -40,6 +40,8 @@ from modelworks.cli._run_options import (
     Epochs,
     Folds,
     FullData,
+    Groups,
+    KeepColumn,
     Metric,
     Models,
     Out,
@@ -52,6 +54,8 @@ from modelworks.cli._run_options import (
     Task,
     TestSize,
     Threshold,
+    TimeColumn,
+    TimeGap,
     Tune,
     Unseen,
 )
@@ -70,8 +74,10 @@ class _Printed:
 
     def cleaned(self, exp, profile) -> None:
         print_cleaning(exp)
+        print_checks(exp.checks)
         for w in profile.warnings:
-            if w.severity != "info":
+            # the checks' leakage rules (MW101-MW103) supersede the profile's
+            if w.severity != "info" and w.code != "leakage":
                 out.print(f"[yellow]profile {w.severity}:[/] {w.message}")
 
     def compared(self, exp) -> None:
@@ -146,6 +152,10 @@ def run(
     tune: Tune = True,
     bag: Bag = True,
     cluster: DaskCluster = None,
+    groups: Groups = None,
+    time_column: TimeColumn = None,
+    time_gap: TimeGap = 0,
+    keep_column: KeepColumn = None,
     full_data: FullData = False,
     sample_rows: SampleRows = None,
     device: Device = "auto",
@@ -166,27 +176,42 @@ def run(
     kind = kind_of_run(data, target=target, full_data=full_data, sample_rows=sample_rows, cluster=cluster)
     if kind == "images":
         return _run_images(options, out_path)
-    given = _table_settings(options)  # before anything is read: a mistake costs a second, not the budget
-    tracker = open_store(track, data, out)  # before reading: a wrong URI costs seconds, not the budget
-    settings = given if tracker is None else given.replace(time_budget=tracker.budget(time_budget))
+    _run_table(options, out_path, large=kind == "large")
+
+
+def _run_table(options: dict[str, Any], out_path: Path, *, large: bool) -> None:
+    """``run`` on a table: checked, tracked if asked, run and saved (:mod:`modelworks.workflows.tabular`)."""
+    o = options
+    given = _table_settings(o, large)  # before anything is read: a mistake costs a second, not the budget
+    tracker = open_store(o["track"], o["data"], out)  # before reading: a wrong URI costs seconds
+    settings = given if tracker is None else given.replace(time_budget=tracker.budget(o["time_budget"]))
     path = run_workflow(
-        data,
-        str(target),
+        o["data"],
+        str(o["target"]),
         out_path,
         settings,
-        sign_key_env=sign_key_env,
-        full_data=full_data,
-        sample_rows=sample_rows,
+        sign_key_env=o["sign_key_env"],
+        full_data=o["full_data"],
+        sample_rows=o["sample_rows"],
     )
     if tracker is not None:
         from modelworks.track import run_options
 
-        log_bundle(tracker, path, {**run_options(given, data), "full_data": full_data}, out)
+        log_bundle(tracker, path, {**run_options(given, o["data"]), "full_data": o["full_data"]}, out)
 
 
-def _table_settings(options: dict[str, Any]) -> RunSettings:
+def _table_settings(options: dict[str, Any], large: bool = False) -> RunSettings:
     """The table run's settings from ``run``'s options (checked here, before anything is read)."""
+    from modelworks.errors import ConfigError
+
+    if large and (options["groups"] or options["time_column"]):
+        option = "--groups" if options["groups"] else "--time-column"
+        raise ConfigError(
+            f"{option} is not available for a folder or glob of files (compared on a sample); "
+            "join the files into one table first"
+        )
     given = {f.name: options[f.name] for f in fields(RunSettings) if f.name in options}
+    given["keep_columns"] = tuple(options["keep_column"] or ())
     given["test_size"] = 0.2 if options["test_size"] is None else options["test_size"]
     given["models"] = names_of(options["models"]) or None
     given["costs"] = _parse_costs(options["costs"])

@@ -72,3 +72,27 @@ Augment = Annotated[
     str, typer.Option(help="Images: none, shift, or shift+flip (only where mirroring keeps the class).")
 ]
 Epochs = Annotated[int, typer.Option(help="Images: epochs at most per network.")]
+Groups = Annotated[
+    str | None,
+    typer.Option(
+        help="Column naming each row's entity (patient, customer): no entity on both sides of any split "
+        "(test set, folds, tuning, bagging, stacking); the column is not a feature."
+    ),
+]
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="Date or number column: the latest rows are the test set and the folds chain forward in "
+        "time; the column stays a feature."
+    ),
+]
+TimeGap = Annotated[
+    int, typer.Option(help="With --time-column: distinct times left out between past and validation.")
+]
+KeepColumn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keep-column",
+        help="Keep this column as a feature even when a check finds it leaking the target (repeatable).",
+    ),
+]

@@ -11,6 +11,7 @@ from modelworks.plots._cluster_cuts import DendrogramDisplay, KDistanceDisplay
 from modelworks.plots._cluster_profiles import ClusterProfileDisplay, SilhouetteDisplay
 from modelworks.plots._cluster_projection import BiplotDisplay, ClusterProjectionDisplay, ScreeDisplay
 from modelworks.plots._images import ImageGridDisplay
+from modelworks.plots._periods import PeriodScoreDisplay
 from modelworks.plots._style import OKABE_ITO, PALETTE, RC, style, to_data_uri, to_png
 from modelworks.plots._training import TrainingCurveDisplay
 from modelworks.plots.data import (
@@ -56,6 +57,7 @@ __all__ = [
     # models
     "FitTimeDisplay",
     "LearningCurveDisplay",
+    "PeriodScoreDisplay",
     "TrainingCurveDisplay",
     "ImageGridDisplay",
     "ModelComparisonDisplay",

@@ -96,7 +96,11 @@ def data_context(prof, drawn: tuple[list[Figure], list[NotDrawn]] | None = None)
         "sampled": prof.sampled,
         "target": target.get("name"),
         "task": target.get("task"),
-        "warnings": [w.to_dict() for w in prof.warnings],
+        "warnings": [w.to_dict() for w in prof.warnings]
+        + [
+            {**f, "column": ", ".join(f["columns"]), "message": f"{f['code']}: {f['message']}"}
+            for f in getattr(prof, "checks", [])
+        ],
         "columns": columns,
         "columns_numeric": ("missing", "distinct"),
         "associations": associations,
@@ -302,11 +306,13 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
     leaderboard, leaderboard_numeric = _leaderboard(exp)
     schema = exp.schema()
     repeats = f" × {exp.cv_repeats} repeats" if exp.cv_repeats > 1 else ""
+    from modelworks.report._checks import checks_context
     from modelworks.report._large import large_context
 
     large = large_context(exp)
     toc = [
         *([{"id": "all-rows", "title": "All rows", "children": []}] if large else []),
+        {"id": "checks", "title": "Checks", "children": []},
         _data_toc(),
         {"id": "cleaning", "title": "Cleaning", "children": []},
         {
@@ -341,6 +347,7 @@ def report_context(exp, bundle_path: Path | None = None) -> dict:
         "data": data_context(prof, data_drawn[0] if data_drawn else ([], [])),
         "figures_note": figures_note,
         "cleaning": _cleaning_lines(exp),
+        "checks": checks_context(exp),
         "pipeline_steps": _PIPELINE_STEPS,
         "board_intro": (
             f"{len(board.results)} model(s) compared on the same {exp.cv}-fold split{repeats} of "

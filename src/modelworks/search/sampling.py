@@ -203,9 +203,28 @@ def time_fits(pipeline, patience: int, X, y, groups, classes, seed: int) -> FitC
 
 
 def sampled_folds(
-    y: pd.Series, groups: np.ndarray | None, rows: int, cv: int, repeats: int, seed: int, stratify: bool
+    y: pd.Series,
+    groups: np.ndarray | None,
+    rows: int,
+    cv: int,
+    repeats: int,
+    seed: int,
+    stratify: bool,
+    *,
+    times: np.ndarray | None = None,
+    gap: int = 0,
 ) -> Folds:
-    """Cross-validation folds over a seeded sample of ``rows`` rows (indices into ``y``)."""
+    """Cross-validation folds over a seeded sample of ``rows`` rows (indices into ``y``); over
+    ``times`` (forward-chaining) when given."""
     part = sample_rows(y, groups, rows, seed, stratify)
-    folds = cv_folds(y.iloc[part], None if groups is None else groups[part], cv, repeats, seed, stratify)
+    folds = cv_folds(
+        y.iloc[part],
+        None if groups is None else groups[part],
+        cv,
+        repeats,
+        seed,
+        stratify,
+        times=None if times is None else times[part],
+        gap=gap,
+    )
     return [(part[train], part[val]) for train, val in folds]

@@ -89,9 +89,20 @@ def holdout(
 
 
 def cv_folds(
-    y: pd.Series, groups: np.ndarray | None, cv: int, repeats: int, seed: int, stratify: bool
+    y: pd.Series,
+    groups: np.ndarray | None,
+    cv: int,
+    repeats: int,
+    seed: int,
+    stratify: bool,
+    *,
+    times: np.ndarray | None = None,
+    gap: int = 0,
 ) -> Folds:
-    """The cross-validation folds (``repeats`` times ``cv``), groups kept whole."""
+    """The cross-validation folds (``repeats`` times ``cv``), groups kept whole; forward-chaining
+    folds over ``times`` when given (:func:`time_folds`)."""
+    if times is not None:
+        return time_folds(times, cv, gap)
     X = np.zeros((len(y), 1))
     y = _label_codes(y) if stratify else y
     target = y if stratify else None
@@ -116,4 +127,81 @@ def cv_folds(
             in_val[val_groups] = True
             rows = in_val[inverse.ravel()]
             folds.append((np.flatnonzero(~rows), np.flatnonzero(rows)))
+    return folds
+
+
+def merge_groups(first: np.ndarray, second: np.ndarray | None) -> np.ndarray:
+    """Group ids such that rows sharing a group in ``first`` or in ``second`` share one: the user's
+    groups (``--groups``) joined with the groups of identical rows, as connected components."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a = pd.factorize(first)[0]
+    if second is None:
+        return a
+    b = pd.factorize(second)[0] + a.max(initial=-1) + 1
+    n = int(b.max(initial=-1)) + 1
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    return pd.factorize(component[a])[0]
+
+
+def _time_units(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct times in order, the unit of each row, and the rows of each unit."""
+    values, unit_of_row, rows = np.unique(times, return_inverse=True, return_counts=True)
+    return values, unit_of_row.ravel(), rows
+
+
+def time_holdout(times: np.ndarray, test_size: float, gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training part and the test set: the test set is the latest rows (about
+    ``test_size`` of them, rows of one time never split), every one later than every training row;
+    ``gap`` distinct times between them are left out of both.
+
+    Raises
+    ------
+    DataError
+        When the times leave no room for a test set after the training rows.
+    """
+    values, unit_of_row, rows = _time_units(times)
+    before = np.cumsum(rows) - rows  # rows earlier than each distinct time
+    n_train = len(times) - int(np.ceil(len(times) * test_size))
+    first_test = int(np.searchsorted(before, n_train, side="left"))
+    last_train = first_test - 1 - gap
+    if first_test >= len(values) or last_train < 0:
+        raise DataError(
+            f"the time column has {len(values)} distinct time(s), too few for a test set of later "
+            f"rows{f' after a gap of {gap}' if gap else ''}; give more times or a smaller --test-size"
+        )
+    return np.flatnonzero(unit_of_row <= last_train), np.flatnonzero(unit_of_row >= first_test)
+
+
+def time_folds(times: np.ndarray, cv: int, gap: int = 0) -> Folds:
+    """Forward-chaining folds: the rows in time order cut into ``cv + 1`` blocks of about equal rows
+    (a time's rows in one block); fold ``i`` trains on the blocks before block ``i + 1`` (less the
+    last ``gap`` distinct times) and is validated on block ``i + 1``, as scikit-learn's
+    ``TimeSeriesSplit`` does on rows. The first block is never validated on.
+
+    Raises
+    ------
+    DataError
+        When there are fewer distinct times than the folds need.
+    """
+    values, unit_of_row, rows = _time_units(times)
+    if len(values) < cv + 1 + gap:
+        raise DataError(
+            f"the time column has {len(values)} distinct time(s), too few for {cv} forward-chaining "
+            f"folds{f' with a gap of {gap}' if gap else ''}; use --cv {max(2, len(values) - 1 - gap)}"
+        )
+    before = np.cumsum(rows) - rows
+    block = np.minimum((before * (cv + 1)) // len(times), cv)
+    # every block holds at least one time: spread the times evenly when the rows crowd a few
+    if len(np.unique(block)) < cv + 1:
+        block = (np.arange(len(values)) * (cv + 1)) // len(values)
+    folds: Folds = []
+    for i in range(cv):
+        val_units = np.flatnonzero(block == i + 1)
+        last_train = val_units[0] - 1 - gap
+        folds.append(
+            (np.flatnonzero(unit_of_row <= last_train), np.flatnonzero(np.isin(unit_of_row, val_units)))
+        )
     return folds

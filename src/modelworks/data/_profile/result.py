@@ -98,6 +98,9 @@ class Profile:
         self.warnings = warnings
         self.seed = seed
         self.frame = frame
+        #: The methodology checks' findings as dicts (``code``, ``severity``, ``columns``, ``message``,
+        #: ``evidence``), set by ``modelworks profile --target`` (:func:`modelworks.checks.check_table`).
+        self.checks: list[dict] = []
 
     @property
     def plot(self) -> ProfilePlots:
@@ -127,6 +130,7 @@ class Profile:
                 "sampled": self.sampled,
                 "seed": self.seed,
                 "target": self.target,
+                "checks": self.checks,
                 "columns": self.columns.to_dict(orient="records"),
                 "target_rates": {
                     name: table.to_dict(orient="records") for name, table in self.target_rates.items()
@@ -240,9 +244,9 @@ class Profile:
                 )
             console.print(assoc)
 
+        style = {"error": "bold red", "warning": "yellow", "info": "dim"}
         if self.warnings:
             console.print("[bold]Warnings[/bold]")
-            style = {"error": "bold red", "warning": "yellow", "info": "dim"}
             for w in self.warnings:
                 line = Text("  ")
                 line.append(f"[{w.code}] ", style=style[w.severity])
@@ -250,6 +254,13 @@ class Profile:
                 console.print(line)
         else:
             console.print("[green]No warnings.[/green]")
+        if self.checks:
+            console.print("[bold]Checks[/bold] (docs/checks.md)")
+            for f in self.checks:
+                where = f" [{', '.join(f['columns'])}]" if f["columns"] else ""
+                line = Text(f"  {f['code']} {f['severity']}{where}: ", style=style[f["severity"]])
+                line.append(f["message"])
+                console.print(line)
 
 
 def _suppress():

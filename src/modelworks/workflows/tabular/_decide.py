@@ -141,6 +141,10 @@ class Bagging:
                 "one refit of each member: the stacked ensemble's combiner was learned on single "
                 "models' predictions"
             )
+        if split.scheme.kind == "time":
+            return BagSkipped(
+                "a single model: forward-chaining folds' models saw only the past of the training part"
+            )
         if self.rows.fit_rows < len(split.X_train) or len(split.compared()) < len(split.X_train):
             return BagSkipped("a single model: the models were compared on a sample of the rows")
         fold_s = float(np.mean(self.result_of(name).fit_seconds))

@@ -71,7 +71,8 @@ class Experiment:
         Any field of :class:`~modelworks.settings.RunSettings` (``task``, ``metric``,
         ``time_budget``, ``cv``, ``test_size``, ``models``, ``seed``, ``n_jobs``, ``refit``,
         ``ensemble``, ``cv_repeats``, ``prefer``, ``threshold``, ``costs``, ``alpha``,
-        ``unseen_categories``, ``drop_duplicates``, ``tune``, ``cluster``), overriding ``settings``.
+        ``unseen_categories``, ``drop_duplicates``, ``tune``, ``cluster``, ``groups``,
+        ``time_column``, ``time_gap``, ``keep_columns``), overriding ``settings``.
     progress : bool
         Show a Rich progress bar (only on a terminal).
 
@@ -99,6 +100,8 @@ class Experiment:
 
     task, task_reason, metric, metrics, columns, classes = (_Of("split") for _ in range(6))
     positive_label, X_train, X_test, y_train, y_test, cleaning = (_Of("split") for _ in range(6))
+    #: What the methodology checks found (:mod:`modelworks.checks`), a list of ``Finding``.
+    checks = _Of("split")
     cv, test_size, seed, cv_repeats, prefer, alpha = (_Of("settings") for _ in range(6))
     refit, ensemble, tune, bag, costs, drop_duplicates = (_Of("settings") for _ in range(6))
     tune_threshold = _Of("settings", "threshold")

@@ -93,6 +93,8 @@ def record(exp: Experiment) -> dict:
         "cv_folds": settings.cv,
         "test_size": settings.test_size,
         "rows": {"train": len(split.X_train), "test": len(split.X_test)},
+        "split": split.split_record,
+        "checks": [finding.to_dict() for finding in split.checks],
         "row_plan": exp.rows.to_dict(),
         "best_model": board.best.name,
         "chosen_model": board.chosen,

@@ -19,6 +19,7 @@ from modelworks.search.sampling import RowPlan
 from modelworks.workflows.tabular._decide import Bagging, with_threshold
 from modelworks.workflows.tabular._models import Models
 from modelworks.workflows.tabular._plan import fit_data
+from modelworks.workflows.tabular._scheme import period_scores
 
 
 @dataclass
@@ -75,6 +76,13 @@ def evaluate_once(
         )
         if intervals.note:
             evaluation.extra["intervals_note"] = intervals.note
+        periods = period_scores(
+            split.scheme,
+            weighted_metric(split.metric, y_test, pred, split.classes, split.positive_label, threshold),
+            len(y_test),
+        )
+        if periods:
+            evaluation.extra["periods"] = {"metric": split.metric, "scores": periods}
         final_model = train_model  # the fold models' average is saved as tested: nothing to refit
         if refit and bagged is None:
             final = models.pipeline(name).fit(*fit_data(split, rows, all_rows=True))

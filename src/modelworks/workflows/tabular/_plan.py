@@ -87,6 +87,8 @@ def plan_row_sample(split: Split, models: Models, budget: Budget, settings: RunS
             settings.cv_repeats,
             split.seed,
             split.classification,
+            times=split.scheme.times,
+            gap=split.scheme.gap,
         )
     if plan.sampled:  # the final fits in fold fits, as the timed model's fixed and per-row costs say
         fits = [plan.fit_rows] + ([plan.fit_rows * n_all / n] if settings.refit else [])

@@ -13,15 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelworks.checks import CheckInput, Finding, dropped_columns, run_checks
 from modelworks.data.checks import check_classes, check_features, check_not_only_copies, target_copies
-from modelworks.data.kinds import infer_kinds
+from modelworks.data.kinds import ColumnInfo, infer_kinds
 from modelworks.data.load import consolidated
 from modelworks.data.target import detect_task, find_target, positive_label
 from modelworks.errors import ModelworksError
 from modelworks.evaluate.metrics import metric_names
 from modelworks.models.registry import ModelSpec, candidates
-from modelworks.search.splits import cv_folds, holdout, rare_labels, row_groups
+from modelworks.search.splits import rare_labels, row_groups
 from modelworks.settings import RunSettings, check_folds
+from modelworks.workflows.tabular._scheme import Scheme, describe, named_column, scheme_of
 
 
 @dataclass
@@ -71,6 +73,13 @@ class Split:
         Rows kept (training part and test set).
     cleaning : Cleaning
         What was dropped or changed, and why.
+    scheme : Scheme
+        The rule of every split (random, stratified, by group, by time); its ``groups`` and
+        ``times`` are of the training rows.
+    checks : list of Finding
+        What the methodology checks (:mod:`modelworks.checks`) found.
+    split_record : dict
+        The ``"split"`` entry of ``metrics.json``.
     """
 
     task: str
@@ -90,6 +99,9 @@ class Split:
     seed: int
     n_rows: int
     cleaning: Cleaning
+    scheme: Scheme
+    checks: list[Finding]
+    split_record: dict
 
     @property
     def metric(self) -> str:
@@ -122,6 +134,8 @@ def split_table(df: pd.DataFrame, target: str, settings: RunSettings) -> Split:
     keep = y.notna()
     cleaning.missing_target_rows = int((~keep).sum())
     df = consolidated(df.loc[keep].reset_index(drop=True))
+    for name in settings.keep_columns:
+        named_column(df, name, "--keep-column", target)
     check_not_only_copies(df.drop(columns=[target]), df[target])
     groups = row_groups(df)
     cleaning.duplicates_dropped = settings.drop_duplicates
@@ -130,22 +144,47 @@ def split_table(df: pd.DataFrame, target: str, settings: RunSettings) -> Split:
         cleaning.duplicate_rows = int(repeated.sum())
         if settings.drop_duplicates:
             df, groups = df.loc[~repeated].reset_index(drop=True), None
+    classification = task != "regression"
+    scheme = scheme_of(df, target, groups, settings, classification)
     X, y = df.drop(columns=[target]), df[target]
     check_features(X)
-    classification = task != "regression"
     if classification:
         check_classes(y, settings.test_size, settings.cv)
-        cleaning.rare_classes = [str(c) for c in rare_labels(y, groups)]
-    train, test = holdout(y, groups, settings.test_size, settings.seed, classification)
+        cleaning.rare_classes = [str(c) for c in rare_labels(y, scheme.groups)]
+    stratified = classification and scheme.kind != "time"
+    train, test = scheme.holdout(y, settings.test_size, settings.seed, stratified)
     X_train, X_test, y_train, y_test = (
         part.iloc[rows].reset_index(drop=True)
         for part, rows in ((X, train), (X, test), (y, train), (y, test))
     )
-    train_groups = None if groups is None else groups[train]
+    split_record = describe(scheme, train, test, stratified)
+    scheme.groups = None if scheme.groups is None else scheme.groups[train]
+    if scheme.times is not None:
+        scheme.times, scheme.test_times = scheme.times[train], scheme.times[test]
     check_folds(settings.cv, len(X_train), int(y_train.value_counts().max()) if classification else None)
-    columns = _kept_columns(X_train, y_train, cleaning)
+    kinds = _features(X_train, y_train, scheme, cleaning)
+    features = [c for c in X_train.columns if str(c) in kinds]
+    # the rows keep their place in the file: the order checks (MW103, MW301) read it from the index
+    findings = run_checks(
+        CheckInput(
+            X_train[features].set_axis(pd.Index(train)),
+            y_train.set_axis(pd.Index(train)),
+            task,
+            kinds,
+            X_test=X_test[features].set_axis(pd.Index(test)),
+            split_kind=split_record["kind"],
+            cv=settings.cv,
+            seed=settings.seed,
+            groups=settings.groups,
+            time_column=settings.time_column,
+            keep=settings.keep_columns,
+        )
+    )
+    columns = _kept_columns(kinds, findings, settings.keep_columns, cleaning)
     classes = sorted(y.unique().tolist(), key=_sort_key) if classification else None
-    folds = cv_folds(y_train, train_groups, settings.cv, settings.cv_repeats, settings.seed, classification)
+    folds = scheme.folds(
+        y_train, np.arange(len(y_train)), settings.cv, settings.cv_repeats, settings.seed, stratified
+    )
     return Split(
         task=task,
         task_reason=task_reason,
@@ -155,7 +194,7 @@ def split_table(df: pd.DataFrame, target: str, settings: RunSettings) -> Split:
         X_test=X_test,
         y_train=y_train,
         y_test=y_test,
-        groups=train_groups,
+        groups=scheme.groups,
         columns=columns,
         classes=classes,
         positive_label=positive_label(classes) if classes and task == "binary" else None,
@@ -164,20 +203,44 @@ def split_table(df: pd.DataFrame, target: str, settings: RunSettings) -> Split:
         seed=settings.seed,
         n_rows=len(df),
         cleaning=cleaning,
+        scheme=scheme,
+        checks=findings,
+        split_record=split_record,
     )
 
 
-def _kept_columns(X_train: pd.DataFrame, y_train: pd.Series, cleaning: Cleaning) -> list[dict]:
-    """The feature columns worth modelling, judged on the training part only; the others are listed
-    in ``cleaning`` with the reason."""
+def _features(
+    X_train: pd.DataFrame, y_train: pd.Series, scheme: Scheme, cleaning: Cleaning
+) -> dict[str, ColumnInfo]:
+    """The kind of every candidate feature column, judged on the training part only: the target's
+    copies and the ``--groups`` column are not features (listed in ``cleaning`` with the reason)."""
     copies = set(target_copies(X_train, y_train))
     for name in sorted(copies):
         cleaning.dropped_columns.append(
             {"name": name, "reason": "copies the target (one-to-one with it): leakage"}
         )
-    kinds = infer_kinds(X_train.drop(columns=[c for c in X_train.columns if str(c) in copies]))
+    if scheme.kind == "group":
+        cleaning.dropped_columns.append(
+            {
+                "name": scheme.column,
+                "reason": "the --groups column: keeps each group's rows together, not a feature",
+            }
+        )
+        copies.add(str(scheme.column))
+    return infer_kinds(X_train.drop(columns=[c for c in X_train.columns if str(c) in copies]))
+
+
+def _kept_columns(
+    kinds: dict[str, ColumnInfo], findings: list[Finding], keep: tuple[str, ...], cleaning: Cleaning
+) -> list[dict]:
+    """The feature columns worth modelling; the others (identifiers, constants, the columns the checks
+    found leaking the target unless kept) are listed in ``cleaning`` with the reason."""
+    leaking = {d["name"]: d for d in dropped_columns(findings, keep)}
     columns = []
     for info in kinds.values():
+        if info.name in leaking:
+            cleaning.dropped_columns.append(leaking[info.name])
+            continue
         if info.kind in ("identifier", "constant"):
             reason = (
                 "identifier-like: unique per row, carries no pattern"
@@ -191,8 +254,8 @@ def _kept_columns(X_train: pd.DataFrame, y_train: pd.Series, cleaning: Cleaning)
         columns.append(info.to_dict())
     if not columns:
         raise ModelworksError(
-            "no usable feature columns remain after dropping identifier and constant columns; "
-            "add informative columns"
+            "no usable feature columns remain after leaving out identifier, constant and leaking columns; "
+            "add informative columns (or keep one with --keep-column)"
         )
     return columns
 
