@@ -62,6 +62,9 @@ def _registry_cases() -> list[tuple[str, str]]:
     # with few dense features (no text) KNN keeps a KD tree
     cases += [(task, "knn:dense") for task in ("binary", "multiclass", "regression")]
     cases += [("binary", f"threshold:{name}") for name in ("linear", "xgboost", "ensemble")]
+    # probabilities through a calibration map (sigmoid, isotonic), and a threshold over one
+    cases += [("binary", "calibrated:linear"), ("multiclass", "calibrated:hist_gradient_boosting")]
+    cases += [("binary", "threshold:calibrated:linear")]
     return cases
 
 
@@ -88,9 +91,11 @@ def registry_bundles(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Pipe
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
+    from modelworks.checks._calibration import fit_calibrator
     from modelworks.data.kinds import infer_kinds
     from modelworks.experiment import build_pipeline
     from modelworks.models.registry import REGISTRY
+    from modelworks.models.wrappers import CalibratedClassifier
     from modelworks.prepare.clean import TableCleaner
     from modelworks.search.ensemble import WeightedEnsemble
     from modelworks.search.stacking import StackedEnsemble
@@ -131,6 +136,22 @@ def registry_bundles(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Pipe
                 response_method="predict_proba",
             ).fit(np.zeros((2, 1)), pd.Series(["no", "yes"]))
             fitted["binary", f"threshold:{name}"] = Pipeline([*pipe.steps[:-1], ("model", last)])
+        for task, name, method in (
+            ("binary", "linear", "sigmoid"),
+            ("multiclass", "hist_gradient_boosting", "isotonic"),
+        ):
+            pipe = fitted[task, name]
+            mapping = fit_calibrator(method, _targets(X)[task], pipe.predict_proba(X), list(pipe.classes_))
+            wrapped = CalibratedClassifier(pipe.steps[-1][1], mapping).fit()
+            fitted[task, f"calibrated:{name}"] = Pipeline([*pipe.steps[:-1], ("model", wrapped)])
+        calibrated = fitted["binary", "calibrated:linear"]
+        last = FixedThresholdClassifier(
+            FrozenEstimator(calibrated.steps[-1][1]),
+            threshold=0.3,
+            pos_label="yes",
+            response_method="predict_proba",
+        ).fit(np.zeros((2, 1)), pd.Series(["no", "yes"]))
+        fitted["binary", "threshold:calibrated:linear"] = Pipeline([*calibrated.steps[:-1], ("model", last)])
     out = {}
     for (task, name), pipe in fitted.items():
         schema = {"columns": columns, "target": {"name": "y", "task": task, "labels": None}}

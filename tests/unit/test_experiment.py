@@ -234,7 +234,7 @@ def test_regression_residuals(regression_df):
 
 
 def test_xgboost_keeps_string_labels(churn_df, tmp_path):
-    exp = Experiment(churn_df, "will_churn", models=["xgboost"], cv=2, n_jobs=1)
+    exp = Experiment(churn_df, "will_churn", models=["xgboost"], cv=2, n_jobs=1, tune=False, bag=False)
     exp.evaluate()
     model = exp.best_model
     assert isinstance(unwrap(model.named_steps["model"]), LabelEncodedClassifier)

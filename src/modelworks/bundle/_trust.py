@@ -59,6 +59,9 @@ _SKLEARN_NAMES = (
     "sklearn.feature_extraction.text.TfidfTransformer",
     # the decision threshold of tuned binary classifiers
     "sklearn.model_selection._classification_threshold.FixedThresholdClassifier",
+    # the calibration map of a calibrated classifier (modelworks.checks._calibration): Platt scaling is
+    # the zoo's LogisticRegression on the log-odds, isotonic calibration a monotone step function
+    "sklearn.isotonic.IsotonicRegression",
     "sklearn.frozen._frozen.FrozenEstimator",
     # the zoo's scikit-learn models (modelworks.models.registry)
     "sklearn.linear_model._logistic.LogisticRegression",
@@ -116,6 +119,10 @@ TRUSTED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "modelworks.prepare.clean.TableCleaner": _OBJECT,
         # XGBoost classifiers: labels encoded as 0..K-1 around XGBClassifier
         "modelworks.models.wrappers.LabelEncodedClassifier": _OBJECT,
+        # a classifier's probabilities through the calibration map fitted out of fold (plain numbers
+        # and the scikit-learn models above)
+        "modelworks.models.wrappers.CalibratedClassifier": _OBJECT,
+        "modelworks.checks._calibration.Calibrator": _OBJECT,
         # the weighted ensemble of the best models
         "modelworks.search.ensemble.WeightedEnsemble": _OBJECT,
         # the ensemble whose members a learned combiner joins (plain numbers: coef, intercept)

@@ -250,7 +250,11 @@ def _row_losses(codes: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def choose_calibration(
-    y: np.ndarray | pd.Series, proba: np.ndarray, folds: np.ndarray | Sequence, classes: Sequence
+    y: np.ndarray | pd.Series,
+    proba: np.ndarray,
+    folds: np.ndarray | Sequence,
+    classes: Sequence,
+    methods: Sequence[str] = METHODS,
 ) -> dict:
     """Choose a calibration honestly: each calibrator is fitted on the out-of-fold predictions of the
     other folds and scored by log loss on the held-out fold.
@@ -269,6 +273,9 @@ def choose_calibration(
         The fold each row was held out in: an integer id per row, or the folds as index arrays (or
         ``(train, test)`` pairs, of which the test part is used).
     classes : sequence
+    methods : sequence of str
+        The methods to consider ("none" always is): leave "isotonic" out where its steps would tie
+        scores a ranking metric (ROC AUC) tells apart.
 
     Returns
     -------
@@ -288,7 +295,7 @@ def choose_calibration(
     calibrated: dict[str, np.ndarray] = {"none": p}
     ids = np.unique(fold)
     if len(ids) >= 2:
-        for method in METHODS[1:]:
+        for method in (m for m in METHODS[1:] if m in methods):
             out = np.empty_like(p)
             for f in ids:
                 held = fold == f

@@ -74,6 +74,8 @@ def print_evaluation(exp) -> None:
     out.print(f"\nTest set ({ev.n_test:,} rows, used once): {ev.model}; model {refit}")
     if bagging is not None:
         out.print(f"Bagging: {bagging.reason}")
+    if exp.calibration is not None:
+        print_checks([exp.calibration.finding])
     for k, v in ev.metrics.items():
         low, high = ev.intervals.get(k, (None, None))
         interval = f"  (95% CI {_fmt(low)} – {_fmt(high)})" if low is not None else ""

@@ -222,8 +222,12 @@ class _Parts:
             raise NotExportable(shape)
         cleaner = steps[0][1]
         weights = None
-        if len(steps) == 2 and type(unwrap(steps[1][1])).__name__ == "StackedEnsemble":
+        last = unwrap(steps[-1][1])
+        calibrated = type(last).__name__ == "CalibratedClassifier"
+        if len(steps) == 2 and type(last.estimator if calibrated else last).__name__ == "StackedEnsemble":
             raise NotExportable("a stacked ensemble's learned combiner has no ONNX converter yet")
+        if calibrated:
+            raise NotExportable("a calibrated classifier's calibration map has no ONNX converter yet")
         if len(steps) == 2 and type(unwrap(steps[1][1])).__name__ == "WeightedEnsemble":
             ensemble = unwrap(steps[1][1])
             members = []

@@ -48,3 +48,35 @@ def unwrap(estimator):
     if type(estimator).__name__ == "FrozenEstimator":
         return estimator.estimator
     return estimator
+
+
+class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose probabilities pass through a calibration map.
+
+    The map is fitted beforehand on the classifier's out-of-fold probabilities (see
+    :mod:`modelworks.checks._calibration`), so nothing is learned here: ``fit`` only records the
+    classes. ``predict`` is the most probable class of the calibrated probabilities (a binary decision
+    threshold, when tuned, wraps this estimator and reads the same probabilities).
+
+    Parameters
+    ----------
+    estimator : classifier
+        Fitted; its ``predict_proba`` columns follow its ``classes_``.
+    calibrator : object
+        With ``transform(proba) -> proba`` (an ``n × k`` array in the same column order).
+    """
+
+    def __init__(self, estimator=None, calibrator=None):
+        self.estimator = estimator
+        self.calibrator = calibrator
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.asarray(self.estimator.classes_)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        return self.calibrator.transform(np.asarray(self.estimator.predict_proba(X), dtype="float64"))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

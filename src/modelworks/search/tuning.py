@@ -6,7 +6,9 @@ fold when Optuna's median rule says it cannot win (``MedianPruner``: its running
 median of earlier trials at the same fold). The family's portfolio configurations, already measured,
 enter the study as its first trials, so TPE starts from them rather than from random points. Only the
 best trial reaches the leaderboard (with the count of trials); every completed trial's out-of-fold
-predictions are kept.
+predictions are kept. The best of many trials scores flatteringly on the folds it was chosen on: the
+comparison re-scores it on a fresh split (:func:`paired_fold_scores` pairs those predictions with the
+other models' folds), and :class:`Tuning` records both figures.
 
 The search spaces follow AutoGluon's for its boosters (``autogluon.tabular.models.*.hyperparameters.
 searchspaces``), widened to contain the tuned defaults of Holzmüller et al. 2024 that the portfolio
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from modelworks._lazy import import_detached
+from modelworks.evaluate.metrics import score_all
 from modelworks.models.boosting import booster_of
 from modelworks.models.registry import BuildContext, ModelSpec
 from modelworks.search.crossval import Pruned, Stopped
@@ -72,6 +75,20 @@ class Tuning:
     best_params: dict = field(default_factory=dict)
     #: Out-of-fold predictions of every completed trial, by trial number.
     oof: dict[int, np.ndarray] = field(default_factory=dict)
+    #: The tuned model in words before what the tuning adds (e.g. ``"LightGBM, tuned"``).
+    base_label: str = ""
+    #: The best trial's mean ranking metric on the folds it was selected on.
+    selected_score: float | None = None
+    #: Its mean on the same folds' rows, predicted by models of a fresh split (``None`` if not re-scored).
+    honest_score: float | None = None
+    rescored: bool = False
+    #: How it was re-scored, or why not.
+    rescore_note: str = ""
+
+    def label(self) -> str:
+        """The tuned entry's label: the trials, and on which folds its score was measured."""
+        how = "re-scored on a fresh split" if self.rescored else "scored on the folds it was selected on"
+        return f"{self.base_label} (best of {self.trials} trials, {self.pruned} pruned; {how})"
 
     def to_dict(self) -> dict:
         return {
@@ -81,7 +98,47 @@ class Tuning:
             "pruned": self.pruned,
             "failed": self.failed,
             "best_params": self.best_params,
+            "selected_score": _number(self.selected_score),
+            "honest_score": _number(self.honest_score),
+            "rescored": self.rescored,
+            "rescore_note": self.rescore_note,
         }
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def paired_fold_scores(
+    oof: np.ndarray, y, folds: list[tuple[np.ndarray, np.ndarray]], metrics: list[str], classes, pos_label
+) -> dict[str, list[float]]:
+    """Scores of one set of out-of-fold predictions on the validation rows of each of ``folds``.
+
+    Parameters
+    ----------
+    oof : ndarray
+        Out-of-fold predictions ``(1, rows[, classes])`` of another split of the same rows (a fresh
+        split, so that the model chosen on ``folds`` is scored on predictions ``folds`` did not choose).
+    y : Series
+        The training rows' targets.
+    folds : list of (train, validation) index arrays
+        The folds every other model was scored on: slicing by their validation rows keeps the scores
+        paired with theirs, fold by fold, for the significance tests.
+    metrics : list of str
+        The metrics to compute.
+    classes, pos_label
+        The classes and the positive one (binary), or ``None`` for regression.
+
+    Returns
+    -------
+    dict
+        Metric name to one score per fold of ``folds``.
+    """
+    scores: dict[str, list[float]] = {m: [] for m in metrics}
+    for _, val in folds:
+        for m, v in score_all(metrics, y.iloc[val], oof[0, val], classes, pos_label).items():
+            scores[m].append(v)
+    return scores
 
 
 def tuned_spec(base: ModelSpec, params: dict, label: str) -> ModelSpec:
@@ -149,7 +206,7 @@ def tune(
                     intermediate_values={i: sign * float(v) for i, v in enumerate(running)},
                 )
             )
-    record = Tuning(family)
+    record = Tuning(family, base_label=f"{base_spec.label.split(',')[0]}, tuned")
     best: tuple[ModelSpec, ModelResult, np.ndarray] | None = None
     while record.trials < (MOST_TRIALS if has_budget else TRIALS_WITHOUT_BUDGET):
         trial = study.ask()
@@ -161,7 +218,7 @@ def tune(
             )
             for name, (lo, hi, log, integer) in space.items()
         }
-        spec = tuned_spec(base_spec, params, f"{base_spec.label.split(',')[0]}, tuned")
+        spec = tuned_spec(base_spec, params, record.base_label)
         if not can_start(spec):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             break
@@ -198,7 +255,7 @@ def tune(
     if best is None:
         return None
     spec, result, oof = best
-    label = f"{spec.label} (best of {record.trials} trials, {record.pruned} pruned)"
-    spec = dataclasses.replace(spec, label=label)
-    result.label = label
+    record.selected_score = result.mean(metric)
+    spec = dataclasses.replace(spec, label=record.label())
+    result.label = spec.label
     return spec, result, oof, record

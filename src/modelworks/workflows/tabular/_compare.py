@@ -1,12 +1,15 @@
 """The comparison stage: every candidate cross-validated on the same folds within the budget, in the
-order of :func:`~modelworks.search.budget.schedule`; the best booster family tuned in the time left;
-then the combination stage (ensemble, stacking); then the significance of every gap."""
+order of :func:`~modelworks.search.budget.schedule`; the best booster family tuned in the time left,
+its chosen configuration re-scored on a fresh split; then the combination stage (ensemble, stacking);
+then the significance of every gap."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,9 +25,12 @@ from modelworks.settings import RunSettings
 from modelworks.workflows.tabular._combine import Combination
 from modelworks.workflows.tabular._models import Models
 from modelworks.workflows.tabular._plan import reserve_for
+from modelworks.workflows.tabular._split import Split
 
 if TYPE_CHECKING:
     from modelworks.search.tuning import Tuning
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
 def fold_pool(settings: RunSettings) -> FoldPool | None:
@@ -131,8 +137,16 @@ class Comparison:
                 self.budget, self.finish, Leaderboard(split.metric, split.metrics, list(results)).best
             )
 
-    def cross_validate(self, spec: ModelSpec, must_finish: bool = False, on_fold=None, after_fold=None):
-        """Cross-validate ``spec`` and keep its out-of-fold predictions (and a booster's rounds).
+    def cross_validate(
+        self,
+        spec: ModelSpec,
+        must_finish: bool = False,
+        on_fold=None,
+        after_fold=None,
+        folds: Folds | None = None,
+    ):
+        """Cross-validate ``spec`` on ``folds`` (the split's by default) and keep its out-of-fold
+        predictions (and a booster's rounds).
         Raises :class:`~modelworks.search.crossval.Stopped` when the budget stops it."""
         split = self.models.split
         result, oof = cross_validate(
@@ -140,7 +154,7 @@ class Comparison:
             self.models.pipeline(spec.name, 1 if self.workers is not None else None),
             split.X_train,
             split.y_train,
-            split.folds,
+            split.folds if folds is None else folds,
             split.metrics,
             split.classes,
             split.positive_label,
@@ -156,7 +170,8 @@ class Comparison:
 
     def _tune(self, results: list[ModelResult], skipped: list[tuple[str, str]]) -> None:
         """Tune the booster family with the best result in what is left of the budget
-        (:func:`~modelworks.search.tuning.tune`); its best trial joins ``results``."""
+        (:func:`~modelworks.search.tuning.tune`); its best trial, re-scored on a fresh split
+        (:meth:`_rescore`), joins ``results``."""
         from modelworks.search.tuning import SPACES, tune
 
         models, split = self.models, self.models.split
@@ -169,6 +184,8 @@ class Comparison:
             return
         family = ranked[0][0].family_name
         n_fold_rows = len(split.folds[0][0])
+        # under a budget, the last trial leaves time for the chosen one's re-score (see _rescore)
+        rescore_folds = 0 if split.scheme.kind == "time" else split.cv
 
         def run(spec: ModelSpec, after_fold):
             models.specs.append(spec)  # so that pipeline(spec.name) builds it
@@ -179,7 +196,7 @@ class Comparison:
                 models.specs.remove(spec)
 
         def can_start(spec: ModelSpec) -> bool:
-            return self.budget.can_start(spec, n_fold_rows, len(split.folds))
+            return self.budget.can_start(spec, n_fold_rows, len(split.folds) + rescore_folds)
 
         # trials leave time for the ensemble of the models so far to be refitted, reported and saved
         pool = board[:MAX_MEMBERS]
@@ -204,9 +221,79 @@ class Comparison:
             return
         spec, result, oof, self.tuning = tuned
         models.specs.append(spec)
-        models.keep(spec.name, result, oof)  # the best trial's, not the last one's
+        result, oof = self._rescore(spec, result, oof, self.tuning)
+        spec = dataclasses.replace(spec, label=self.tuning.label())
+        result.label = spec.label
+        models.specs[-1] = spec
+        models.keep(spec.name, result, oof)  # the best trial's (re-scored), not the last one's
         results.append(result)
         reserve_for(self.budget, self.finish, Leaderboard(split.metric, split.metrics, list(results)).best)
+
+    def _rescore(
+        self, spec: ModelSpec, selected: ModelResult, oof: np.ndarray, record: Tuning
+    ) -> tuple[ModelResult, np.ndarray]:
+        """The tuned entry's result and out-of-fold predictions, re-scored where possible.
+
+        The best of many trials scores flatteringly on the folds it was selected on (it fits their
+        noise). Cross-validated once more on a fresh split of the same rows, each compared row gets a
+        prediction by a model that never saw it, of a configuration not chosen on that split; those
+        predictions are scored on the validation rows of the original folds, so that the scores stay
+        paired, fold by fold, with every other model's. Otherwise (a time split, whose folds are fixed;
+        no time left) the selected result stays, and ``record`` says why.
+        """
+        split, metric = self.models.split, self.models.split.metric
+        unscored = "kept its score on the folds it was selected on"
+        if split.scheme.kind == "time":
+            record.rescore_note = (
+                "Not re-scored: a time split's forward-chaining folds are fixed, so a fresh split "
+                f"would be the same one; {unscored}."
+            )
+            return selected, oof
+        fresh = fresh_folds(split)
+        if not self.budget.can_start(spec, len(fresh[0][0]), len(fresh)):
+            reason = "another cross-validation would not finish within the time budget"
+            record.rescore_note = f"Not re-scored: {reason}; {unscored}."
+            return selected, oof
+        self.models.rounds.pop(spec.name, None)  # each fresh fold stops early itself
+        try:
+            self.cross_validate(spec, folds=fresh)
+        except Stopped as stop:
+            record.rescore_note = f"Not re-scored: {stop}; {unscored}."
+            return selected, oof
+        except WorkersLost:
+            raise
+        except Exception as exc:
+            record.rescore_note = f"Not re-scored: failed ({first_line(exc)}); {unscored}."
+            return selected, oof
+        from modelworks.search.tuning import paired_fold_scores
+
+        fresh_oof = self.models.oof[spec.name]
+        scores = paired_fold_scores(
+            fresh_oof, split.y_train, split.folds, split.metrics, split.classes, split.positive_label
+        )
+        # timings and rounds stay the selected trial's: one per fold of the split, as every model's
+        honest = dataclasses.replace(selected, fold_scores=scores)
+        record.rescored, record.honest_score = True, honest.mean(metric)
+        record.rescore_note = (
+            f"Re-scored: cross-validated again on a fresh {split.cv}-fold split of the same rows, its "
+            "out-of-fold predictions scored on the validation rows of the folds it was selected on."
+        )
+        repeats = len(split.folds) // split.cv  # one fresh set of predictions stands for each repetition
+        return honest, np.repeat(fresh_oof, repeats, axis=0)
+
+
+def fresh_folds(split: Split) -> Folds:
+    """Folds of one new ``split.cv``-fold split of the compared rows, by the split's rule, as indices
+    into the training rows.
+
+    Seeded ``split.seed + 1`` for a split of one repetition: past the seeds of the original folds,
+    which a group split's repetitions take one by one (``seed``, ``seed + 1``…).
+    """
+    rows = split.compared()
+    stratify = split.classification and split.scheme.kind != "time"
+    seed = split.seed + len(split.folds) // split.cv
+    folds = split.scheme.folds(split.y_train.iloc[rows], rows, split.cv, 1, seed, stratify)
+    return [(rows[train], rows[val]) for train, val in folds]
 
 
 def _on_fold(bar: Progress, job, spec: ModelSpec, budget: Budget, n_folds: int) -> Callable[[int], None]:

@@ -26,17 +26,19 @@ from modelworks.workflows.tabular._compare import first_line
 from modelworks.workflows.tabular._models import Models
 
 
-def decide_threshold(models: Models, name: str, settings: RunSettings) -> ThresholdChoice | None:
+def decide_threshold(
+    models: Models, name: str, settings: RunSettings, proba: np.ndarray | None = None
+) -> ThresholdChoice | None:
     """The threshold of a binary classifier that maximises F1 (or minimises ``settings.costs``) on
-    the out-of-fold predictions of ``name``; ``None`` when there is none to choose."""
+    the out-of-fold predictions of ``name`` (``proba``, of the compared rows, when the saved model's
+    probabilities are calibrated); ``None`` when there is none to choose."""
     split = models.split
     if split.task != "binary" or not (settings.threshold or settings.costs):
         return None
     pos = list(split.classes or []).index(split.positive_label)
     rows = split.compared()
-    return choose_threshold(
-        split.y_train.iloc[rows], models.oof_of(name)[rows, pos], split.positive_label, costs=settings.costs
-    )
+    scores = models.oof_of(name)[rows, pos] if proba is None else proba[:, pos]
+    return choose_threshold(split.y_train.iloc[rows], scores, split.positive_label, costs=settings.costs)
 
 
 def with_threshold(

@@ -28,6 +28,7 @@ from modelworks.search.budget import Budget, profile_columns
 from modelworks.search.leaderboard import Leaderboard, ModelResult
 from modelworks.search.learning import LearningCurve
 from modelworks.settings import RunSettings
+from modelworks.workflows.tabular._calibrate import Calibration, decide_calibration
 from modelworks.workflows.tabular._compare import Comparison, fold_pool
 from modelworks.workflows.tabular._decide import Bagging, decide_threshold
 from modelworks.workflows.tabular._finish import curve_of, figure_clock, record
@@ -142,6 +143,8 @@ class Experiment:
         self.leaderboard: Leaderboard | None = None
         self.evaluation: Evaluation | None = None
         self.threshold_choice: ThresholdChoice | None = None
+        #: The chosen classifier's calibration, measured and applied when it helps (set by :meth:`evaluate`).
+        self.calibration: Calibration | None = None
         self._train_model: Pipeline | None = None
         self._final_model: Pipeline | None = None
         self._curve: LearningCurve | None = None
@@ -183,7 +186,11 @@ class Experiment:
         bootstrap intervals), then refit on all rows (unless ``refit=False``)."""
         if self.evaluation is None:
             name = self.best_name
-            self.threshold_choice = decide_threshold(self.models, name, self.settings)
+            self.calibration = decide_calibration(self.models, name)
+            if self.calibration is not None:
+                self.split.checks.append(self.calibration.finding)
+            oof = self.calibration.oof if self.calibration is not None and self.calibration.applied else None
+            self.threshold_choice = decide_threshold(self.models, name, self.settings, oof)
             tested = evaluate_once(
                 self.models,
                 name,
@@ -192,6 +199,7 @@ class Experiment:
                 self.rows,
                 self.refit,
                 self.interval_plan,
+                self.calibration,
             )
             self._train_model, self._final_model = tested.train_model, tested.final_model
             self.test_predictions = tested.predictions

@@ -121,6 +121,7 @@ def record(exp: Experiment) -> dict:
         "skipped": [{"model": n, "reason": r} for n, r in board.skipped],
         "cleaning": split.cleaning.to_dict(),
         **{key: value.to_dict() for key, value in optional.items() if value is not None},
+        **({"calibration": exp.calibration.to_dict()} if exp.calibration is not None else {}),
         "time_budget": exp.budget.seconds,
         "elapsed_seconds": round(exp.budget.elapsed(), 3),
         "data_sha256": exp.data_sha256,

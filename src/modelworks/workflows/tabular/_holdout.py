@@ -16,6 +16,7 @@ from modelworks.models.threads import predict_on_one_thread
 from modelworks.search.budget import IntervalPlan
 from modelworks.search.fold import predict_scores
 from modelworks.search.sampling import RowPlan
+from modelworks.workflows.tabular._calibrate import Calibration
 from modelworks.workflows.tabular._decide import Bagging, with_threshold
 from modelworks.workflows.tabular._models import Models
 from modelworks.workflows.tabular._plan import fit_data
@@ -41,15 +42,18 @@ def evaluate_once(
     rows: RowPlan,
     refit: bool,
     intervals: IntervalPlan,
+    calibration: Calibration | None = None,
 ) -> Tested:
     """Score ``name`` once on the test set: as the average of its fold models when ``bagging``
-    finds that better (the check and the bag's fits run here, with the test's warnings silenced)."""
+    finds that better (the check and the bag's fits run here, with the test's warnings silenced),
+    its probabilities through ``calibration``'s map when one is applied."""
     split = models.split
     threshold = None if choice is None else choice.threshold
+    calibrated = calibration.wrap if calibration is not None else (lambda model: model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bagged = bagging.fit(name)
-        model = bagged or models.pipeline(name).fit(*fit_data(split, rows, all_rows=False))
+        model = calibrated(bagged or models.pipeline(name).fit(*fit_data(split, rows, all_rows=False)))
         pred = predict_scores(model, split.X_test, split.classes)
         train_model = with_threshold(
             predict_on_one_thread(model), threshold, split.classes, split.positive_label
@@ -85,7 +89,7 @@ def evaluate_once(
             evaluation.extra["periods"] = {"metric": split.metric, "scores": periods}
         final_model = train_model  # the fold models' average is saved as tested: nothing to refit
         if refit and bagged is None:
-            final = models.pipeline(name).fit(*fit_data(split, rows, all_rows=True))
+            final = calibrated(models.pipeline(name).fit(*fit_data(split, rows, all_rows=True)))
             final_model = with_threshold(
                 predict_on_one_thread(final), threshold, split.classes, split.positive_label
             )
