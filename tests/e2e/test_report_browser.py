@@ -85,9 +85,16 @@ def _images(page) -> list[dict]:
 def test_report_opens_with_every_section_and_image(run_dir, browser, tmp_path):
     page, problems = _open(browser, run_dir / "bundle" / "report.html", tmp_path / "report.png")
     sections = page.evaluate("() => Array.from(document.querySelectorAll('section')).map(s => s.id)")
-    assert sections == ["data", "cleaning", "models", "test", "usage"]
+    assert sections == ["checks", "data", "cleaning", "models", "test", "usage"]
     headings = page.locator("section > h2").all_inner_texts()
-    assert headings == ["Data", "Cleaning", "Models", "Best model on test", "How to use"]
+    assert headings == ["Checks", "Data", "Cleaning", "Models", "Best model on test", "How to use"]
+    # the methodology checks come first: how the rows were split, and each finding with its code
+    checks = page.locator("#checks").inner_text()
+    assert "Split stratified by class" in checks
+    codes = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#checks tr.check')).map(r => r.dataset.code)"
+    )
+    assert all(code.startswith("MW") for code in codes)
     images = _images(page)
     assert len(images) >= 12, images
     assert all(i["complete"] and i["w"] > 0 for i in images), [i for i in images if not i["w"]]
