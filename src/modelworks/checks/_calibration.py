@@ -187,8 +187,19 @@ def _fit_one(method: str, p: np.ndarray, hit: np.ndarray) -> Any:
     return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, hit)
 
 
-def _codes(y: np.ndarray | pd.Series, classes: Sequence) -> np.ndarray:
-    """The target as positions in ``classes`` (labels, or codes already)."""
+def class_codes(y: np.ndarray | pd.Series, classes: Sequence) -> np.ndarray:
+    """The target as positions in ``classes`` (labels, or codes already).
+
+    Parameters
+    ----------
+    y : array
+        Labels (values of ``classes``) or class codes.
+    classes : sequence
+
+    Returns
+    -------
+    ndarray of int
+    """
     values = list(np.asarray(y, dtype=object))
     lookup = {c: i for i, c in enumerate(classes)}
     lookup.update({str(c): i for i, c in enumerate(classes)})
@@ -227,7 +238,7 @@ def fit_calibrator(
     k = len(classes)
     if method == "none":
         return Calibrator("none", k)
-    codes = _codes(y, classes)
+    codes = class_codes(y, classes)
     p = _as_matrix(proba)
     if k == 2:
         return Calibrator(method, 2, [_fit_one(method, p[:, 1], (codes == 1).astype(np.int64))])
@@ -285,7 +296,7 @@ def choose_calibration(
     """
     from scipy.stats import ttest_1samp
 
-    codes = _codes(y, classes)
+    codes = class_codes(y, classes)
     p = _as_matrix(proba)
     fold = _fold_ids(folds, len(codes))
     used = fold >= 0
@@ -341,7 +352,7 @@ def calibration_finding(
     """
     ece = chosen.get("ece_before")
     if ece is None or not np.isfinite(ece):
-        ece = expected_calibration_error(_codes(y, classes), _as_matrix(proba))
+        ece = expected_calibration_error(class_codes(y, classes), _as_matrix(proba))
     method = chosen.get("method", "none")
     if method != "none":
         loss = chosen.get("log_loss", {})

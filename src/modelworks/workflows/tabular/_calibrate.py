@@ -14,6 +14,7 @@ from modelworks.checks._calibration import (
     Calibrator,
     calibration_finding,
     choose_calibration,
+    class_codes,
     fit_calibrator,
     reliability_curve,
 )
@@ -99,7 +100,7 @@ def decide_calibration(models: Models, name: str) -> Calibration | None:
     methods = ("none", "sigmoid") if split.metric in RANKING_METRICS else ("none", "sigmoid", "isotonic")
     chosen = choose_calibration(y, proba, fold, split.classes, methods)
     finding = calibration_finding(y, proba, split.classes, chosen)
-    curve = reliability_curve(_codes_of(y, split.classes), proba).to_dict(orient="records")
+    curve = reliability_curve(class_codes(y, split.classes), proba).to_dict(orient="records")
     if chosen["method"] == "none":
         return Calibration(name, chosen, None, finding, curve, proba)
     cross_fitted = np.empty_like(proba)
@@ -109,8 +110,3 @@ def decide_calibration(models: Models, name: str) -> Calibration | None:
         cross_fitted[held] = mapping.transform(proba[held])
     calibrator = fit_calibrator(chosen["method"], y, proba, split.classes)
     return Calibration(name, chosen, calibrator, finding, curve, cross_fitted)
-
-
-def _codes_of(y: np.ndarray, classes: list) -> np.ndarray:
-    lookup = {c: i for i, c in enumerate(classes)}
-    return np.array([lookup[v] for v in y], dtype=np.int64)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from modelworks.data.kinds import parse_dates, parse_numbers
 from modelworks.errors import ConfigError, DataError
-from modelworks.search.splits import Folds, cv_folds, holdout, merge_groups, time_folds, time_holdout
+from modelworks.search.splits import Folds, cv_folds, holdout, merge_groups, time_holdout
 from modelworks.settings import RunSettings
 
 
@@ -102,10 +102,9 @@ class Scheme:
         self, y: pd.Series, rows: np.ndarray, cv: int, repeats: int, seed: int, stratify: bool
     ) -> Folds:
         """Cross-validation folds over ``rows`` (indices into the table), by this rule."""
-        if self.times is not None:
-            return time_folds(self.times[rows], cv, self.gap)
         groups = None if self.groups is None else self.groups[rows]
-        return cv_folds(y, groups, cv, repeats, seed, stratify)
+        times = None if self.times is None else self.times[rows]
+        return cv_folds(y, groups, cv, repeats, seed, stratify, times=times, gap=self.gap)
 
 
 def scheme_of(
@@ -119,10 +118,9 @@ def scheme_of(
         return Scheme("time", identical, times, column, settings.time_gap, dates)
     if settings.groups is not None:
         column = named_column(df, settings.groups, "--groups", target)
-        ids = df[column].astype(object).where(df[column].notna(), None).to_numpy()
+        codes = pd.factorize(df[column])[0]
         # a row without a group is an entity of its own
-        missing = pd.isna(df[column]).to_numpy()
-        codes = pd.factorize(ids)[0]
+        missing = codes < 0
         codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
         groups = merge_groups(codes, identical)
         return Scheme("group", groups, None, column)
@@ -133,7 +131,6 @@ def describe(scheme: Scheme, train: np.ndarray, test: np.ndarray, stratified: bo
     """The ``"split"`` entry of ``metrics.json``: the rule and what it gave."""
     out: dict = {"kind": scheme.kind}
     if scheme.kind in ("random", "stratified"):
-        out["kind"] = "stratified" if stratified else "random"
         out["repeated_rows_grouped"] = scheme.groups is not None
     if scheme.kind == "group":
         assert scheme.groups is not None

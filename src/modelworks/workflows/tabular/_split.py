@@ -90,7 +90,6 @@ class Split:
     X_test: pd.DataFrame
     y_train: pd.Series
     y_test: pd.Series
-    groups: np.ndarray | None
     columns: list[dict]
     classes: list | None
     positive_label: Any
@@ -102,6 +101,11 @@ class Split:
     scheme: Scheme
     checks: list[Finding]
     split_record: dict
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """Group of each training row (:attr:`scheme`'s), kept together by every split."""
+        return self.scheme.groups
 
     @property
     def metric(self) -> str:
@@ -194,7 +198,6 @@ def split_table(df: pd.DataFrame, target: str, settings: RunSettings) -> Split:
         X_test=X_test,
         y_train=y_train,
         y_test=y_test,
-        groups=scheme.groups,
         columns=columns,
         classes=classes,
         positive_label=positive_label(classes) if classes and task == "binary" else None,
